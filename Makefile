@@ -1,0 +1,61 @@
+# Deep Vision: every target sets up .venv itself when needed (and only when needed).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-fast release grade-demo lint format doctor clean
+
+# Re-install only when the package definition changed (or the venv is new).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (Deep Vision)" > /dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	@if [ -d .git ] && [ -z "$$CI" ]; then $(BIN)/pre-commit install > /dev/null && echo "pre-commit hooks installed"; fi
+
+lab: setup
+	$(BIN)/course release
+	$(BIN)/jupyter lab --notebook-dir=grading/release
+
+# The whole suite: unit tests, every notebook in FAST mode, grading round trips, lint.
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	COURSE_FAST=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+# Unit tests only (seconds): no notebook execution, no grading round trips.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not notebook" $(PYTEST_ARGS)
+
+release: setup
+	$(BIN)/course release $(if $(REPO_URL),--repo-url $(REPO_URL) --ref $(or $(REF),main))
+
+# Grades the bundled demo submissions of the PyTorch tutorial end to end.
+grade-demo: setup
+	$(BIN)/course release 01_pytorch_tutorial
+	$(BIN)/course demo-submissions 01_pytorch_tutorial --out grading/demo_submissions
+	$(BIN)/course autograde 01_pytorch_tutorial --submissions grading/demo_submissions
+	$(BIN)/course feedback 01_pytorch_tutorial
+	$(BIN)/course grades --csv grading/grades.csv
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/course check-notebooks
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/course normalize
+
+doctor: setup
+	$(BIN)/course doctor
+
+clean:
+	rm -rf grading/source grading/release grading/submitted grading/autograded grading/feedback grading/gradebook.db grading/demo_submissions

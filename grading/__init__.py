@@ -1,0 +1,1 @@
+"""Instructor tooling for Deep Vision: release, sanitise, autograde, feedback, grades (the `course` CLI)."""
