@@ -1,0 +1,137 @@
+"""Figures of the convolution notebooks: activations with their derivatives, timing comparisons,
+and panels of 2-D maps (filters, filtered images, feature maps)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .style import color, subplots
+
+
+def activation_and_derivative(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fn(x)`` and its elementwise derivative ``fn'(x)``, the latter by torch autograd.
+
+    Args:
+        fn: an elementwise function, Tensor[N] -> Tensor[N].
+        x: Tensor[N] of sample points.
+    Returns:
+        ``(y, dy)``, both Tensor[N] (detached).
+    """
+    x = x.detach().clone().requires_grad_(True)
+    y = fn(x)
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        raise ValueError(
+            f"{getattr(fn, '__name__', 'fn')} must return a tensor of the input's shape "
+            f"{tuple(x.shape)}, got {type(y).__name__} {tuple(getattr(y, 'shape', ()))}"
+        )
+    # Elementwise: the gradient of sum(y) is exactly dy/dx at every point.
+    (dy,) = torch.autograd.grad(y.sum(), x, allow_unused=True)
+    if dy is None:
+        dy = torch.zeros_like(x)
+    return y.detach(), dy.detach()
+
+
+def plot_activations(
+    fns: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+    lo: float = -4.0,
+    hi: float = 4.0,
+    num: int = 801,
+    size: float = 2.8,
+) -> Figure:
+    """One panel per activation: the function (solid) and its derivative (dashed, autograd).
+
+    Args:
+        fns: name -> elementwise function Tensor[N] -> Tensor[N].
+        lo, hi, num: the sample points ``linspace(lo, hi, num)``.
+    """
+    if not fns:
+        raise ValueError("give at least one activation, e.g. {'ReLU': torch.relu}")
+    x = torch.linspace(lo, hi, num, dtype=torch.float64)
+    fig, axes = subplots(1, len(fns), size=size, squeeze=False)
+    for ax, (name, fn) in zip(axes[0], fns.items()):
+        y, dy = activation_and_derivative(fn, x)
+        ax.axhline(0, color="0.8", lw=0.8)
+        ax.axvline(0, color="0.8", lw=0.8)
+        ax.plot(x, y, color=color(0), label="f(x)")
+        ax.plot(x, dy, color=color(1), ls="--", label="f'(x)")
+        ax.set_title(name)
+        ax.set_xlabel("x")
+        ax.legend(loc="upper left")
+    return fig
+
+
+def plot_timings(
+    times: Mapping[str, Sequence[float]],
+    cases: Sequence[str],
+    ylabel: str = "time per call (ms)",
+    size: float = 3.2,
+) -> Figure:
+    """Grouped bars of measured times on a log scale: one group per case, one bar per method.
+
+    Args:
+        times: method name -> one time per case (same order as ``cases``).
+        cases: a label per case (e.g. the input size).
+    """
+    for name, values in times.items():
+        if len(values) != len(cases):
+            raise ValueError(f"{name!r} has {len(values)} times for {len(cases)} cases")
+    fig, ax = subplots(1, 1, figsize=(max(size, 1.2 * len(cases) + 2), size))
+    width = 0.8 / max(len(times), 1)
+    centers = np.arange(len(cases))
+    for i, (name, values) in enumerate(times.items()):
+        ax.bar(
+            centers + (i - (len(times) - 1) / 2) * width, values, width, label=name, color=color(i)
+        )
+    ax.set_xticks(centers, list(cases))
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return fig
+
+
+def plot_maps(
+    maps: torch.Tensor | np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    size: float = 1.6,
+    cmap: str = "gray",
+    symmetric: bool = False,
+) -> Figure:
+    """A grid of 2-D maps (filters, filtered images, feature maps), each with its own scale.
+
+    Args:
+        maps: Tensor[M, H, W] (one map per panel) or Tensor[M, 3, H, W] (RGB in [0, 1]).
+        titles: M labels, optional.
+        symmetric: centre each map's colour scale at 0 (for signed filters and responses).
+    """
+    maps = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
+    rgb = maps.ndim == 4 and maps.shape[1] == 3
+    if maps.ndim != 3 and not rgb:
+        raise ValueError(f"maps must be [M, H, W] or [M, 3, H, W], got shape {maps.shape}")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"{len(titles)} titles for {len(maps)} maps")
+    count = len(maps)
+    ncols = max(1, min(ncols, count))
+    nrows = math.ceil(count / ncols)
+    fig, axes = subplots(nrows, ncols, size=size, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index >= count:
+            continue
+        image = maps[index]
+        if rgb:
+            ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
+        else:
+            limit = float(np.abs(image).max()) or 1.0
+            kwargs = {"vmin": -limit, "vmax": limit} if symmetric else {}
+            ax.imshow(image, cmap=cmap, **kwargs)
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=9)
+    return fig
