@@ -1,0 +1,108 @@
+"""Box-aware transforms and batching for detection data.
+
+Detection items are ``(image, target)`` with ``target["boxes"]`` a ``[K, 4]`` tensor of
+``(x1, y1, x2, y2)`` pixel coordinates. A transform that resizes or flips the image must move the
+boxes with it; torchvision's ``transforms.v2`` knows how, once the boxes are wrapped as
+``tv_tensors.BoundingBoxes``. `BoxAware` does that wrapping, so the course's items stay plain
+tensors and the transforms stay torchvision's own.
+
+    >>> tf = Compose([Resize(64), HorizontalFlip(p=1.0), Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    >>> image, target = tf(image, target)  # boxes scaled and mirrored with the image
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+Target = dict[str, Any]
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class BoxAware:
+    """Apply torchvision v2 transforms to ``(image, target)``, moving ``target["boxes"]`` along.
+
+    ``image`` is a ``[3, H, W]`` tensor or a PIL image; other target entries (labels, difficult
+    flags) pass through unchanged. The returned boxes are a plain float tensor ``[K, 4]``.
+    """
+
+    def __init__(self, *transforms: Callable) -> None:
+        self.transform = transforms[0] if len(transforms) == 1 else v2.Compose(list(transforms))
+
+    def __call__(self, image: torch.Tensor | Image.Image, target: Target):
+        boxes = torch.as_tensor(target["boxes"], dtype=torch.float32)
+        if boxes.ndim != 2 or boxes.shape[-1] != 4:
+            raise ValueError(f'target["boxes"] must have shape [K, 4], got {tuple(boxes.shape)}')
+        if isinstance(image, Image.Image):
+            size = (image.height, image.width)
+            wrapped = image
+        else:
+            size = tuple(image.shape[-2:])
+            wrapped = tv_tensors.Image(image)
+        boxes = tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=size)
+        out_image, out_boxes = self.transform(wrapped, boxes)
+        if isinstance(out_image, torch.Tensor):
+            out_image = out_image.as_subclass(torch.Tensor)
+        return out_image, {**target, "boxes": out_boxes.as_subclass(torch.Tensor)}
+
+    def __repr__(self) -> str:
+        return f"BoxAware({self.transform!r})"
+
+
+class Compose:
+    """Chain ``(image, target)`` transforms."""
+
+    def __init__(self, transforms: Sequence[Callable]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, image, target: Target):
+        for t in self.transforms:
+            image, target = t(image, target)
+        return image, target
+
+
+def Resize(size: int | tuple[int, int]) -> BoxAware:  # noqa: N802 - reads like a class
+    """Resize to ``(H, W)`` (or the shorter side to ``size``), scaling the boxes."""
+    return BoxAware(v2.Resize(size, antialias=True))
+
+
+def HorizontalFlip(p: float = 0.5) -> BoxAware:  # noqa: N802
+    """Mirror left-right with probability ``p``; box x coordinates become ``W - x``."""
+    return BoxAware(v2.RandomHorizontalFlip(p))
+
+
+def Normalize(  # noqa: N802
+    mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
+) -> BoxAware:
+    """Per-channel ``(x - mean) / std`` on a float tensor image; boxes unchanged."""
+    return BoxAware(v2.Normalize(list(mean), list(std)))
+
+
+def ToTensor() -> BoxAware:  # noqa: N802
+    """PIL image (or uint8 tensor) -> ``[3, H, W]`` float32 in [0, 1]; boxes unchanged."""
+    return BoxAware(v2.ToImage(), v2.ToDtype(torch.float32, scale=True))
+
+
+def detection_collate(batch: Sequence[tuple[Any, Target]]):
+    """Batch detection items for a ``DataLoader(collate_fn=detection_collate)``.
+
+    Returns ``(images, targets)``: ``images`` is a ``[N, 3, H, W]`` tensor when all images share
+    a size (Shapes), otherwise a list of ``[3, H_i, W_i]`` tensors (VOC); ``targets`` is a list of
+    the N target dicts, since each image has its own number of boxes. torchvision's detection
+    models accept either form of ``images``.
+    """
+    if len(batch) == 0:
+        raise ValueError("detection_collate got an empty batch")
+    images = [item[0] for item in batch]
+    targets = [item[1] for item in batch]
+    if all(isinstance(im, torch.Tensor) for im in images) and (
+        len({tuple(im.shape) for im in images}) == 1
+    ):
+        return torch.stack(images), targets
+    return images, targets

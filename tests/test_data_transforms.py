@@ -1,0 +1,69 @@
+"""Box-aware transforms and detection_collate, against hand-computed boxes."""
+
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from course_utils.data import ShapesDetection, detection_collate
+from course_utils.data.transforms import Compose, HorizontalFlip, Normalize, Resize, ToTensor
+
+
+def _item():
+    image = torch.rand(3, 40, 80)
+    target = {
+        "boxes": torch.tensor([[10.0, 4.0, 30.0, 20.0], [0.0, 0.0, 80.0, 40.0]]),
+        "labels": torch.tensor([1, 2]),
+        "difficult": torch.tensor([False, True]),
+    }
+    return image, target
+
+
+def test_resize_scales_boxes_and_keeps_other_fields():
+    image, target = _item()
+    out, t = Resize((20, 40))(image, target)
+    assert out.shape == (3, 20, 40) and type(out) is torch.Tensor
+    assert torch.allclose(t["boxes"], target["boxes"] / 2)
+    assert torch.equal(t["labels"], target["labels"]) and torch.equal(
+        t["difficult"], target["difficult"]
+    )
+    assert torch.equal(target["boxes"][0], torch.tensor([10.0, 4.0, 30.0, 20.0])), "input mutated"
+
+
+def test_flip_mirrors_image_and_boxes():
+    image, target = _item()
+    out, t = HorizontalFlip(p=1.0)(image, target)
+    assert torch.equal(out, image.flip(-1))
+    expected = torch.tensor([[80 - 30.0, 4.0, 80 - 10.0, 20.0], [0.0, 0.0, 80.0, 40.0]])
+    assert torch.equal(t["boxes"], expected)
+    same, t0 = HorizontalFlip(p=0.0)(image, target)
+    assert torch.equal(same, image) and torch.equal(t0["boxes"], target["boxes"])
+
+
+def test_pil_to_tensor_then_normalize():
+    pil = Image.new("RGB", (8, 6), (255, 0, 51))
+    tf = Compose([ToTensor(), Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))])
+    out, t = tf(pil, {"boxes": torch.tensor([[1.0, 1.0, 3.0, 4.0]]), "labels": torch.tensor([0])})
+    assert out.shape == (3, 6, 8) and out.dtype == torch.float32
+    assert torch.allclose(out[:, 0, 0], torch.tensor([1.0, -1.0, 51 / 255 * 2 - 1]))
+    assert torch.equal(t["boxes"], torch.tensor([[1.0, 1.0, 3.0, 4.0]]))
+
+
+def test_bad_boxes_shape_is_reported():
+    image, target = _item()
+    with pytest.raises(ValueError, match=r"\[K, 4\]"):
+        Resize(10)(image, {**target, "boxes": torch.zeros(4)})
+
+
+def test_collate_stacks_equal_sizes_and_lists_mixed_sizes():
+    loader = DataLoader(
+        ShapesDetection(5, image_size=64), batch_size=3, collate_fn=detection_collate
+    )
+    images, targets = next(iter(loader))
+    assert images.shape == (3, 3, 64, 64) and len(targets) == 3
+    assert all(t["boxes"].shape[1] == 4 for t in targets)
+    mixed = [_item(), (torch.rand(3, 10, 10), _item()[1])]
+    images, targets = detection_collate(mixed)
+    assert isinstance(images, list) and [im.shape[-1] for im in images] == [80, 10]
+    with pytest.raises(ValueError, match="empty"):
+        detection_collate([])
