@@ -58,6 +58,100 @@ def _cmd_check_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from .release import release
+
+    course = find_course(args.course_dir)
+    if args.ref and not args.repo_url:
+        raise ValueError("--ref needs --repo-url")
+    for done in release(course, args.assignments, args.repo_url, args.ref, args.release_prefix):
+        for path in done.notebooks:
+            print(f"released {path}")
+    if args.repo_url:
+        print(
+            f"Colab badges point at {args.repo_url} @ {args.ref or 'main'} under "
+            f"{args.release_prefix}/: publish that folder there (see README, instructor guide)."
+        )
+    return 0
+
+
+def _cmd_autograde(args: argparse.Namespace) -> int:
+    from .autograde import autograde, format_table
+
+    course = find_course(args.course_dir)
+    rows = autograde(
+        course,
+        args.assignment,
+        Path(args.submissions),
+        jobs=args.jobs,
+        notebook_timeout=args.timeout,
+    )
+    print(format_table(rows))
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from .reports import feedback
+
+    course = find_course(args.course_dir)
+    files = feedback(course, args.assignment)
+    for path in files:
+        print(f"feedback {path}")
+    print(f"{len(files)} feedback file(s) in {course.feedback_dir}")
+    return 0
+
+
+def _cmd_grades(args: argparse.Namespace) -> int:
+    from .reports import export_grades
+
+    course = find_course(args.course_dir)
+    target = Path(args.csv) if args.csv else course.root / "grades.csv"
+    rows = export_grades(course, target)
+    for row in rows:
+        print(
+            f"{row['assignment']:<24} {row['student_id']:<20} {row['score']:>8} / {row['max_score']}"
+        )
+    print(f"{len(rows)} grade(s) written to {target}")
+    return 0
+
+
+def _cmd_roundtrip(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .roundtrip import roundtrip
+
+    course = find_course(args.course_dir)
+    wrong = None
+    if args.wrong:
+        notebook, _, exercise = args.wrong.partition(":")
+        if not exercise:
+            raise ValueError("--wrong takes NOTEBOOK:EXERCISE (the exercise's grade_id)")
+        wrong = (notebook, exercise, [f"test_{exercise}"])
+    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="course-roundtrip-"))
+    result = roundtrip(course, args.assignment, workdir, wrong=wrong, jobs=args.jobs)
+    for who, score in sorted(result.scores.items()):
+        want = result.expected.get(who)
+        print(
+            f"{who:<8} {score:g} / {result.max_score:g}"
+            + (f"  (expected {want:g})" if want is not None else "")
+        )
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"work folder: {workdir}")
+    return 1 if result.problems else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import make_demo_submissions
+
+    course = find_course(args.course_dir)
+    cases = make_demo_submissions(course, args.assignment, Path(args.out), args.exercise)
+    for student, what in cases.items():
+        print(f"{student:<6} {what}")
+    print(f"demo submissions written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course", description="Deep Vision course tooling for students and instructors."
@@ -79,6 +173,45 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = add(name, handler, text)
         p.add_argument("paths", nargs="*", help="notebooks (default: every source notebook)")
+
+    p = add("release", _cmd_release, "build the student versions (nbgrader generate_assignment)")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--repo-url", help="GitHub repository the release is published in (Colab badge)")
+    p.add_argument("--ref", help="branch or tag of that repository (default: main)")
+    p.add_argument(
+        "--release-prefix",
+        default="grading/release",
+        help="folder of the student versions inside that repository (default: grading/release)",
+    )
+
+    p = add("autograde", _cmd_autograde, "sanitise and autograde submissions, print a table")
+    p.add_argument("assignment")
+    p.add_argument("--submissions", required=True, help="folder or .zip of submitted notebooks")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument(
+        "--timeout", type=float, default=900, help="seconds allowed per notebook (default 900)"
+    )
+
+    p = add("feedback", _cmd_feedback, "write per-student HTML feedback")
+    p.add_argument("assignment")
+
+    p = add("grades", _cmd_grades, "export every grade to CSV and print them")
+    p.add_argument("--csv", help="output file (default: grading/grades.csv)")
+
+    p = add(
+        "roundtrip",
+        _cmd_roundtrip,
+        "release + autograde source and blank versions in a temp course",
+    )
+    p.add_argument("assignment")
+    p.add_argument("--wrong", help="NOTEBOOK:EXERCISE to blank in a third submission")
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--keep", help="work folder to keep (default: a new temporary folder)")
+
+    p = add("demo-submissions", _cmd_demo, "write a batch of demo submissions for an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="folder to write them to")
+    p.add_argument("--exercise", help="grade_id of the exercise carol leaves blank")
     return parser
 
 
@@ -87,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"course {args.command}: {exc}", file=sys.stderr)
         return 2
 

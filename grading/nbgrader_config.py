@@ -9,7 +9,6 @@ by git; the source notebooks live in ../notebooks/.
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "deep-vision"
-c.CourseDirectory.db_assignments = []  # assignments are created on release from notebooks/
 
 # What students see where an answer goes.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -94,7 +94,11 @@ def check_notebook(nb: NotebookNode, graded: bool = True) -> list[str]:
         problems.append(f"invalid notebook format: {exc.message}")
     if "jupytext" in nb.metadata or "widgets" in nb.metadata or "colab" in nb.metadata:
         problems.append("editor metadata left in the notebook: run `course normalize`")
-    if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("#"):
+    if (
+        not nb.cells
+        or nb.cells[0].cell_type != "markdown"
+        or not nb.cells[0].source.startswith("#")
+    ):
         problems.append("the first cell must be the markdown title (# Title, goals, prerequisites)")
     seen: dict[str, int] = {}
     has_setup = False

@@ -1,0 +1,107 @@
+"""Demo submissions: what a real batch looks like, made from an assignment's own notebooks.
+
+`course demo-submissions` writes an LMS-style flat folder (``<student>_<notebook>.ipynb``) with
+the cases autograding must survive, so an instructor can try the whole pipeline (and the tests
+can check it) without real student data:
+
+- ``alice``: the complete solution (full marks);
+- ``bob``: the blank student version (zero);
+- ``carol``: one exercise left blank (loses exactly that exercise's points);
+- ``dave``: a Colab download: "Copy of … (1).ipynb", widget metadata without state, a deleted
+  test cell (full marks);
+- ``erin``: a duplicated answer cell (full marks);
+- ``frank``: a file that is not valid JSON (zero, and the table says why);
+- ``grace``: a notebook whose kernel dies half-way (graded up to there, and the table says why).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+from .notebooks import grade_id, is_solution_cell, is_test_cell, read_notebook
+from .paths import Course
+from .roundtrip import blank_exercise
+
+COLAB_WIDGET_METADATA = {
+    "application/vnd.jupyter.widget-state+json": {
+        "a1b2c3": {"model_module": "@jupyter-widgets/controls", "model_name": "IntSliderModel"}
+    }
+}
+
+
+def first_exercise(nb: NotebookNode) -> tuple[str, str] | None:
+    """The first (solution grade_id, test grade_id) pair where the test follows its solution."""
+    for cell, following in zip(nb.cells, nb.cells[1:]):
+        if is_solution_cell(cell) and is_test_cell(following):
+            return grade_id(cell), grade_id(following)
+    return None
+
+
+def _write(nb: NotebookNode, path: Path) -> None:
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+def make_demo_submissions(
+    course: Course, assignment: str, out: Path, exercise: str | None = None
+) -> dict[str, str]:
+    """Write the demo batch for ``assignment`` into ``out``; return student -> what it shows.
+
+    The assignment must have been released (the blank version comes from ``release/``).
+    """
+    names = course.notebook_names(assignment)
+    out.mkdir(parents=True, exist_ok=True)
+    first = names[0]
+    for name in names:
+        source = read_notebook(course.notebooks_dir / assignment / f"{name}.ipynb")
+        released_path = course.release_dir / assignment / f"{name}.ipynb"
+        if not released_path.exists():
+            raise FileNotFoundError(
+                f"{released_path} missing: run `course release {assignment}` first"
+            )
+        blank = read_notebook(released_path)
+        _write(source, out / f"alice_{name}.ipynb")
+        _write(blank, out / f"bob_{name}.ipynb")
+
+        target = exercise or (first_exercise(source) or (None, None))[0]
+        carol = blank_exercise(source, target) if (name == first and target) else source
+        _write(carol, out / f"carol_{name}.ipynb")
+
+        dave = copy.deepcopy(source)
+        dave.metadata["widgets"] = COLAB_WIDGET_METADATA
+        tests = [i for i, c in enumerate(dave.cells) if is_test_cell(c)]
+        if tests:
+            del dave.cells[tests[0]]
+        _write(dave, out / f"dave_Copy of {name} (1).ipynb")
+
+        erin = copy.deepcopy(source)
+        solutions = [i for i, c in enumerate(erin.cells) if is_solution_cell(c)]
+        if solutions:
+            erin.cells.insert(solutions[0], copy.deepcopy(erin.cells[solutions[0]]))
+        _write(erin, out / f"erin_{name}.ipynb")
+
+        text = json.dumps(nbformat.writes(source))[:2000]
+        (out / f"frank_{name}.ipynb").write_text(
+            text + "\n<<<<<<< merge conflict\n", encoding="utf-8"
+        )
+
+        grace = copy.deepcopy(source)
+        middle = len(grace.cells) // 2
+        grace.cells.insert(
+            middle, new_code_cell("import os\n\nos._exit(1)  # the kernel dies here")
+        )
+        _write(grace, out / f"grace_{name}.ipynb")
+    return {
+        "alice": "complete solution",
+        "bob": "blank student version",
+        "carol": f"exercise {exercise or 'first'} left blank",
+        "dave": "Colab copy with widget metadata and a deleted test cell",
+        "erin": "duplicated answer cell",
+        "frank": "invalid JSON",
+        "grace": "kernel dies half-way",
+    }

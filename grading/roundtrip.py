@@ -1,0 +1,152 @@
+"""`course roundtrip`: prove an assignment grades correctly, in a throwaway course root.
+
+Releases the assignment, checks the student version leaks no answers, then autogrades three
+submissions: the source notebook as-is (must score full marks and run without errors), the
+blank student version (must score zero without crashing) and, optionally, the source with one
+exercise blanked (must lose exactly that exercise's points).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from .autograde import GradeRow, autograde
+from .notebooks import (
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    grade_id,
+    read_notebook,
+    test_points,
+    write_notebook,
+)
+from .paths import CONFIG_NAME, Course
+from .release import release
+
+
+@dataclass
+class RoundTrip:
+    """Outcome of one round trip; `problems` is empty when everything held."""
+
+    assignment: str
+    max_score: float
+    scores: dict[str, float]
+    expected: dict[str, float]
+    source_errors: list[str] = field(default_factory=list)
+    rows: list[GradeRow] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        found = [
+            f"{who} scored {self.scores.get(who, 0.0):g}, expected {want:g}"
+            for who, want in self.expected.items()
+            if abs(self.scores.get(who, 0.0) - want) > 1e-9
+        ]
+        return found + [f"source notebook error: {e}" for e in self.source_errors]
+
+
+def temp_course(course: Course, assignments: list[str], workdir: Path) -> Course:
+    """A copy of the course (config + the named assignments' sources) under ``workdir``."""
+    root = workdir / "grading"
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course.root / CONFIG_NAME, root / CONFIG_NAME)
+    for assignment in assignments:
+        dest = workdir / "notebooks" / assignment
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(course.notebooks_dir / assignment, dest)
+    return Course(notebooks_dir=workdir / "notebooks", root=root)
+
+
+def blank_exercise(nb: NotebookNode, exercise: str) -> NotebookNode:
+    """A copy of ``nb`` whose solution cell ``exercise`` has its answer replaced by the stub."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if grade_id(cell) != exercise:
+            continue
+        out, inside = [], False
+        for line in cell.source.splitlines():
+            if SOLUTION_BEGIN in line:
+                inside = True
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(f"{indent}raise NotImplementedError()")
+            elif SOLUTION_END in line:
+                inside = False
+            elif not inside:
+                out.append(line)
+        cell.source = "\n".join(out)
+        return nb
+    raise ValueError(f"no solution cell with grade_id {exercise!r}")
+
+
+def error_cells(nb: NotebookNode, name: str) -> list[str]:
+    """Every cell of an executed notebook that raised, as ``name: cell i (id): Error: msg``."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                label = grade_id(cell) or "no id"
+                found.append(
+                    f"{name}: cell {index} ({label}) {output.ename}: {output.evalue[:200]}"
+                )
+    return found
+
+
+def roundtrip(
+    course: Course,
+    assignment: str,
+    workdir: Path,
+    wrong: tuple[str, str, list[str]] | None = None,
+    jobs: int = 1,
+) -> RoundTrip:
+    """Run the round trip of ``assignment`` inside ``workdir``.
+
+    Args:
+        wrong: ``(notebook, exercise grade_id, test grade_ids that must fail)``: that exercise is
+            blanked in an otherwise complete submission, which must lose exactly those tests'
+            points.
+    """
+    tc = temp_course(course, [assignment], Path(workdir))
+    release(tc, [assignment])
+    names = tc.notebook_names(assignment)
+    subs = Path(workdir) / "submissions"
+    points: dict[str, float] = {}
+    for name in names:
+        source = read_notebook(tc.notebooks_dir / assignment / f"{name}.ipynb")
+        points.update(test_points(source))
+        for who in ("source", "blank", "wrong"):
+            (subs / who).mkdir(parents=True, exist_ok=True)
+        write_notebook(source, subs / "source" / f"{name}.ipynb")
+        shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
+        if wrong is not None:
+            nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
+            write_notebook(nb, subs / "wrong" / f"{name}.ipynb")
+    if wrong is None:
+        shutil.rmtree(subs / "wrong")
+    full = sum(points.values())
+    expected = {"source": full, "blank": 0.0}
+    if wrong is not None:
+        unknown = [t for t in wrong[2] if t not in points]
+        if unknown:
+            raise ValueError(f"unknown test cells {unknown}; known: {sorted(points)}")
+        expected["wrong"] = full - sum(points[t] for t in wrong[2])
+    rows = autograde(tc, assignment, subs, jobs=jobs)
+    errors = []
+    for name in names:
+        graded = tc.autograded_dir / "source" / assignment / f"{name}.ipynb"
+        if graded.exists():
+            errors += error_cells(read_notebook(graded), name)
+        else:
+            errors.append(f"{name}: the source notebook was not autograded")
+    return RoundTrip(
+        assignment=assignment,
+        max_score=full,
+        scores={row.student_id: row.score for row in rows},
+        expected=expected,
+        source_errors=errors,
+        rows=rows,
+    )

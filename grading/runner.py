@@ -1,0 +1,77 @@
+"""Run nbgrader as a subprocess inside a course root.
+
+A subprocess per call keeps one crashing submission (a dead kernel, a segfault in an
+extension, a hang) from taking the whole batch down, and lets a hard time limit kill it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import Course
+
+
+@dataclass
+class RunResult:
+    """What one nbgrader invocation did."""
+
+    returncode: int
+    output: str
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    def error_lines(self) -> list[str]:
+        """nbgrader's own ERROR/CRITICAL log lines, without the traceback noise."""
+        keep = []
+        for line in self.output.splitlines():
+            if "| ERROR]" in line or "| CRITICAL]" in line:
+                keep.append(line.split("]", 1)[-1].strip())
+        return keep
+
+
+def run_nbgrader(
+    course: Course, *args: str, timeout: float | None = None, fast: bool = True
+) -> RunResult:
+    """Run ``nbgrader ARGS`` with the course root as working directory (so its config applies).
+
+    Args:
+        course: the course whose root holds nbgrader_config.py.
+        args: the nbgrader subcommand and its arguments.
+        timeout: seconds before the whole run (kernel included) is killed.
+        fast: run notebooks in FAST mode (COURSE_FAST=1), as autograding always should.
+    """
+    env = dict(os.environ)
+    if fast:
+        env["COURSE_FAST"] = "1"
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    # Kernels must not open GUI windows or pick a display backend that needs one.
+    env["MPLBACKEND"] = "Agg"
+    # nbgrader shells out to tools of its own environment (alembic): put them first on PATH
+    # even when the venv is not activated.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course.root}"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=course.root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, so a timeout also kills the kernel
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        return RunResult(returncode=-1, output=output or "", timed_out=True)
+    return RunResult(returncode=proc.returncode, output=output)

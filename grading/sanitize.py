@@ -1,0 +1,135 @@
+"""Make a student's notebook safe for nbgrader, one small named step at a time.
+
+Real submissions arrive damaged in predictable ways: Colab saves widget metadata without its
+``state`` (nbconvert then crashes), copied cells carry duplicate ``grade_id``s (nbgrader
+refuses the notebook), test cells get deleted, files are renamed "Copy of X" or "X (1)".
+Each step fixes one of these and says what it did, so the instructor's table can show it.
+Nothing the student wrote is thrown away: a duplicated cell loses only its grading metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .notebooks import grade_id, is_test_cell
+
+Step = Callable[[NotebookNode, NotebookNode | None, list[str]], NotebookNode]
+
+
+class SubmissionError(ValueError):
+    """A submitted file cannot be graded at all (not JSON, not a notebook)."""
+
+
+def load_submission(path: Path) -> NotebookNode:
+    """Parse a submitted file as a notebook, with an error message an instructor can act on."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(
+            f"{path.name} is not valid JSON (line {exc.lineno}): {exc.msg}"
+        ) from exc
+    if not isinstance(raw, dict) or "cells" not in raw:
+        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")
+    try:
+        return nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as exc:
+        raise SubmissionError(f"{path.name} is not a readable notebook: {exc}") from exc
+
+
+def strip_widget_metadata(
+    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
+) -> NotebookNode:
+    """Drop saved widget state: Colab writes it without 'state', which crashes nbconvert."""
+    if nb.metadata.pop("widgets", None) is not None:
+        notes.append("removed Colab widget metadata")
+    for cell in nb.cells:
+        cell.metadata.pop("widgets", None)
+    return nb
+
+
+def drop_duplicate_grade_ids(
+    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
+) -> NotebookNode:
+    """Keep grading metadata on the last copy of each grade_id; earlier copies become plain cells.
+
+    The last copy wins because that is the one whose code runs last, as in the student's own
+    top-to-bottom run. nbgrader keeps the same copy when it deduplicates.
+    """
+    seen: set[str] = set()
+    for cell in reversed(nb.cells):
+        gid = grade_id(cell)
+        if gid is None:
+            continue
+        if gid in seen:
+            del cell.metadata["nbgrader"]
+            notes.append(f"duplicated cell {gid!r}: graded the last copy")
+        else:
+            seen.add(gid)
+    return nb
+
+
+def note_missing_test_cells(
+    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
+) -> NotebookNode:
+    """Report deleted test cells; nbgrader puts them back (OverwriteCells.add_missing_cells)."""
+    if source is None:
+        return nb
+    present = {grade_id(c) for c in nb.cells}
+    for cell in source.cells:
+        if is_test_cell(cell) and grade_id(cell) not in present:
+            notes.append(f"restored deleted test cell {grade_id(cell)!r}")
+    return nb
+
+
+def normalize_format(
+    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
+) -> NotebookNode:
+    """Fill in what older or hand-edited notebooks lack (cell ids, missing fields)."""
+    nbformat.validator.normalize(nb)
+    return nb
+
+
+STEPS: tuple[Step, ...] = (
+    strip_widget_metadata,
+    drop_duplicate_grade_ids,
+    note_missing_test_cells,
+    normalize_format,
+)
+
+
+def sanitize(
+    nb: NotebookNode, source: NotebookNode | None = None
+) -> tuple[NotebookNode, list[str]]:
+    """Apply every step in order; return the notebook and what was changed."""
+    notes: list[str] = []
+    for step in STEPS:
+        nb = step(nb, source, notes)
+    return nb, notes
+
+
+_COPY_OF = re.compile(r"^(copy[ _]of[ _])+", re.IGNORECASE)
+_NUMBERED = re.compile(r"(\s*\(\d+\)|[ _-]copy(\s*\d+)?)+$", re.IGNORECASE)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s-]+", "_", name.strip()).lower()
+
+
+def canonical_name(stem: str) -> str:
+    """Strip what browsers and Colab add to a file name: "Copy of X", "X (1)", "X copy"."""
+    return _NUMBERED.sub("", _COPY_OF.sub("", stem.strip())).strip()
+
+
+def match_notebook(stem: str, names: list[str]) -> str | None:
+    """Which of the assignment's notebook ``names`` a submitted file ``stem`` is, if any."""
+    wanted = _key(canonical_name(stem))
+    for name in names:
+        if _key(name) == wanted:
+            return name
+    return None
