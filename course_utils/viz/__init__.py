@@ -1,6 +1,32 @@
 """Figures for the whole course. Every function returns the matplotlib Figure (and Axes) it drew,
 so a notebook can show it, a widget can redraw it, and a test can inspect its artists."""
 
+from .curves import LivePlot, plot_history
+from .features import capture_activations, plot_feature_maps, plot_filters
+from .images import (
+    overlay_heatmap,
+    plot_heatmap,
+    show_images,
+    show_segmentation,
+    to_display,
+    unnormalize,
+)
 from .style import PALETTE, color, course_style, subplots
 
-__all__ = ["PALETTE", "color", "course_style", "subplots"]
+__all__ = [
+    "PALETTE",
+    "LivePlot",
+    "capture_activations",
+    "color",
+    "course_style",
+    "overlay_heatmap",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_heatmap",
+    "plot_history",
+    "show_images",
+    "show_segmentation",
+    "subplots",
+    "to_display",
+    "unnormalize",
+]
