@@ -2,6 +2,7 @@
 so a notebook can show it, a widget can redraw it, and a test can inspect its artists."""
 
 from .curves import LivePlot, plot_history
+from .detection import draw_boxes, plot_pr_curve  # noqa: F401 (the box-drawing entry points)
 from .features import capture_activations, plot_feature_maps, plot_filters
 from .images import (
     overlay_heatmap,
