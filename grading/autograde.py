@@ -75,7 +75,7 @@ def _explain(result: RunResult, timeout: float) -> list[str]:
     if result.timed_out:
         problems.append(f"stopped after {timeout:.0f} s (whole-notebook time limit)")
     if "DeadKernelError" in text or "Kernel died" in text:
-        problems.append("the kernel died while running the notebook")
+        problems.append("the kernel died while running the notebook (nothing could be graded)")
     if "CellTimeoutError" in text or "Cell execution timed out" in text:
         problems.append("a cell hit the per-cell time limit")
     if not result.ok and not problems:

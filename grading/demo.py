@@ -11,7 +11,8 @@ can check it) without real student data:
   test cell (full marks);
 - ``erin``: a duplicated answer cell (full marks);
 - ``frank``: a file that is not valid JSON (zero, and the table says why);
-- ``grace``: a notebook whose kernel dies half-way (graded up to there, and the table says why).
+- ``grace``: a notebook whose kernel dies half-way (nbgrader grades nothing of it: zero, and
+  the table says why).
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from nbformat.v4 import new_code_cell
 
 from .notebooks import grade_id, is_solution_cell, is_test_cell, read_notebook
 from .paths import Course
-from .roundtrip import blank_exercise
-
-COLAB_WIDGET_METADATA = {
-    "application/vnd.jupyter.widget-state+json": {
-        "a1b2c3": {"model_module": "@jupyter-widgets/controls", "model_name": "IntSliderModel"}
-    }
-}
+from .variants import (
+    blank_exercise,
+    with_colab_widget_metadata,
+    with_duplicated_answer,
+    without_first_test_cell,
+)
 
 
 def first_exercise(nb: NotebookNode) -> tuple[str, str] | None:
@@ -72,18 +72,9 @@ def make_demo_submissions(
         carol = blank_exercise(source, target) if (name == first and target) else source
         _write(carol, out / f"carol_{name}.ipynb")
 
-        dave = copy.deepcopy(source)
-        dave.metadata["widgets"] = COLAB_WIDGET_METADATA
-        tests = [i for i, c in enumerate(dave.cells) if is_test_cell(c)]
-        if tests:
-            del dave.cells[tests[0]]
+        dave = without_first_test_cell(with_colab_widget_metadata(source))
         _write(dave, out / f"dave_Copy of {name} (1).ipynb")
-
-        erin = copy.deepcopy(source)
-        solutions = [i for i, c in enumerate(erin.cells) if is_solution_cell(c)]
-        if solutions:
-            erin.cells.insert(solutions[0], copy.deepcopy(erin.cells[solutions[0]]))
-        _write(erin, out / f"erin_{name}.ipynb")
+        _write(with_duplicated_answer(source), out / f"erin_{name}.ipynb")
 
         text = json.dumps(nbformat.writes(source))[:2000]
         (out / f"frank_{name}.ipynb").write_text(

@@ -2,13 +2,14 @@
 
 Releases the assignment, checks the student version leaks no answers, then autogrades three
 submissions: the source notebook as-is (must score full marks and run without errors), the
-blank student version (must score zero without crashing) and, optionally, the source with one
-exercise blanked (must lose exactly that exercise's points).
+blank student version (must score zero without crashing), a "messy" complete submission
+(Colab widget metadata, a "Copy of … (1)" file name, a deleted test cell, a duplicated answer
+cell: must still score full marks) and, optionally, the source with one exercise blanked (must
+lose exactly that exercise's points).
 """
 
 from __future__ import annotations
 
-import copy
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,6 @@ from nbformat import NotebookNode
 
 from .autograde import GradeRow, autograde
 from .notebooks import (
-    SOLUTION_BEGIN,
-    SOLUTION_END,
     grade_id,
     read_notebook,
     test_points,
@@ -26,6 +25,7 @@ from .notebooks import (
 )
 from .paths import CONFIG_NAME, Course
 from .release import release
+from .variants import blank_exercise, messy
 
 
 @dataclass
@@ -60,27 +60,6 @@ def temp_course(course: Course, assignments: list[str], workdir: Path) -> Course
             shutil.rmtree(dest)
         shutil.copytree(course.notebooks_dir / assignment, dest)
     return Course(notebooks_dir=workdir / "notebooks", root=root)
-
-
-def blank_exercise(nb: NotebookNode, exercise: str) -> NotebookNode:
-    """A copy of ``nb`` whose solution cell ``exercise`` has its answer replaced by the stub."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if grade_id(cell) != exercise:
-            continue
-        out, inside = [], False
-        for line in cell.source.splitlines():
-            if SOLUTION_BEGIN in line:
-                inside = True
-                indent = line[: len(line) - len(line.lstrip())]
-                out.append(f"{indent}raise NotImplementedError()")
-            elif SOLUTION_END in line:
-                inside = False
-            elif not inside:
-                out.append(line)
-        cell.source = "\n".join(out)
-        return nb
-    raise ValueError(f"no solution cell with grade_id {exercise!r}")
 
 
 def error_cells(nb: NotebookNode, name: str) -> list[str]:
@@ -118,9 +97,10 @@ def roundtrip(
     for name in names:
         source = read_notebook(tc.notebooks_dir / assignment / f"{name}.ipynb")
         points.update(test_points(source))
-        for who in ("source", "blank", "wrong"):
+        for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")
+        write_notebook(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
         shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
         if wrong is not None:
             nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
@@ -128,7 +108,7 @@ def roundtrip(
     if wrong is None:
         shutil.rmtree(subs / "wrong")
     full = sum(points.values())
-    expected = {"source": full, "blank": 0.0}
+    expected = {"source": full, "blank": 0.0, "messy": full}
     if wrong is not None:
         unknown = [t for t in wrong[2] if t not in points]
         if unknown:

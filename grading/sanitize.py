@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,12 +34,16 @@ def load_submission(path: Path) -> NotebookNode:
         raw = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         raise SubmissionError(
-            f"{path.name} is not valid JSON (line {exc.lineno}): {exc.msg}"
+            f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}): ask the student for a fresh download of the notebook"
         ) from exc
     if not isinstance(raw, dict) or "cells" not in raw:
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")
     try:
-        return nbformat.reads(json.dumps(raw), as_version=4)
+        with warnings.catch_warnings():
+            # nbformat repairs duplicate cell ids with a warning; renumbering is one of our steps
+            warnings.simplefilter("ignore")
+            return nbformat.reads(json.dumps(raw), as_version=4)
     except Exception as exc:
         raise SubmissionError(f"{path.name} is not a readable notebook: {exc}") from exc
 
@@ -87,10 +93,23 @@ def note_missing_test_cells(
     return nb
 
 
+def renumber_duplicate_cell_ids(
+    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
+) -> NotebookNode:
+    """Give copied cells fresh ids (a copy-pasted cell keeps its id; nbformat rejects that)."""
+    seen: set[str] = set()
+    for cell in nb.cells:
+        cell_id = cell.get("id")
+        if cell_id is None or cell_id in seen:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen.add(cell["id"])
+    return nb
+
+
 def normalize_format(
     nb: NotebookNode, source: NotebookNode | None, notes: list[str]
 ) -> NotebookNode:
-    """Fill in what older or hand-edited notebooks lack (cell ids, missing fields)."""
+    """Fill in what older or hand-edited notebooks lack (missing fields)."""
     nbformat.validator.normalize(nb)
     return nb
 
@@ -99,6 +118,7 @@ STEPS: tuple[Step, ...] = (
     strip_widget_metadata,
     drop_duplicate_grade_ids,
     note_missing_test_cells,
+    renumber_duplicate_cell_ids,
     normalize_format,
 )
 
@@ -114,7 +134,7 @@ def sanitize(
 
 
 _COPY_OF = re.compile(r"^(copy[ _]of[ _])+", re.IGNORECASE)
-_NUMBERED = re.compile(r"(\s*\(\d+\)|[ _-]copy(\s*\d+)?)+$", re.IGNORECASE)
+NUMBERED_SUFFIX = re.compile(r"(\s*\(\d+\)|[ _-]copy(\s*\d+)?)+$", re.IGNORECASE)
 
 
 def _key(name: str) -> str:
@@ -123,7 +143,7 @@ def _key(name: str) -> str:
 
 def canonical_name(stem: str) -> str:
     """Strip what browsers and Colab add to a file name: "Copy of X", "X (1)", "X copy"."""
-    return _NUMBERED.sub("", _COPY_OF.sub("", stem.strip())).strip()
+    return NUMBERED_SUFFIX.sub("", _COPY_OF.sub("", stem.strip())).strip()
 
 
 def match_notebook(stem: str, names: list[str]) -> str | None:

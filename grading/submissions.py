@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sanitize import _key, canonical_name, match_notebook
+from .sanitize import NUMBERED_SUFFIX, match_notebook
 
 _SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
 
@@ -58,13 +58,13 @@ def _notebook_files(root: Path) -> list[Path]:
 
 
 def _split_flat(stem: str, names: list[str]) -> tuple[str, str | None]:
-    """``<student_id>_<notebook>`` -> (student_id, notebook name or None)."""
-    bare = canonical_name(stem)
+    """``<student_id>_<notebook>`` (with "Copy of"/"(1)" anywhere) -> (student_id, notebook)."""
+    bare = NUMBERED_SUFFIX.sub("", stem.strip())
     for name in sorted(names, key=len, reverse=True):
-        key = _key(name)
-        low = _key(bare)
-        if low.endswith("_" + key):
-            return bare[: len(bare) - len(key) - 1], name
+        words = r"[ _-]+".join(re.escape(part) for part in re.split(r"[ _-]+", name))
+        match = re.match(rf"^(.+?)[ _-]+(?:copy[ _]of[ _]+)*{words}$", bare, re.IGNORECASE)
+        if match:
+            return match.group(1), name
     student, _, rest = bare.partition("_")
     if rest and len(names) == 1:
         return student, None
@@ -102,7 +102,7 @@ def collect(
             decorated = name is not None and file.stem != name
         else:
             student, name = _split_flat(file.stem, names)
-            decorated = canonical_name(file.stem) != file.stem.strip()
+            decorated = name is not None and not file.stem.endswith(f"_{name}")
         sid = _safe_student_id(student)
         sub = by_student.setdefault(sid, Submission(sid))
         if name is None and len(names) == 1:
