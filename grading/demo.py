@@ -25,7 +25,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
-from .notebooks import grade_id, is_solution_cell, is_test_cell, read_notebook
+from .notebooks import grade_id, is_solution_cell, is_test_cell, read_notebook, write_unvalidated
 from .paths import Course
 from .variants import (
     blank_exercise,
@@ -41,10 +41,6 @@ def first_exercise(nb: NotebookNode) -> tuple[str, str] | None:
         if is_solution_cell(cell) and is_test_cell(following):
             return grade_id(cell), grade_id(following)
     return None
-
-
-def _write(nb: NotebookNode, path: Path) -> None:
-    path.write_text(nbformat.writes(nb), encoding="utf-8")
 
 
 def make_demo_submissions(
@@ -65,16 +61,16 @@ def make_demo_submissions(
                 f"{released_path} missing: run `course release {assignment}` first"
             )
         blank = read_notebook(released_path)
-        _write(source, out / f"alice_{name}.ipynb")
-        _write(blank, out / f"bob_{name}.ipynb")
+        write_unvalidated(source, out / f"alice_{name}.ipynb")
+        write_unvalidated(blank, out / f"bob_{name}.ipynb")
 
         target = exercise or (first_exercise(source) or (None, None))[0]
         carol = blank_exercise(source, target) if (name == first and target) else source
-        _write(carol, out / f"carol_{name}.ipynb")
+        write_unvalidated(carol, out / f"carol_{name}.ipynb")
 
         dave = without_first_test_cell(with_colab_widget_metadata(source))
-        _write(dave, out / f"dave_Copy of {name} (1).ipynb")
-        _write(with_duplicated_answer(source), out / f"erin_{name}.ipynb")
+        write_unvalidated(dave, out / f"dave_Copy of {name} (1).ipynb")
+        write_unvalidated(with_duplicated_answer(source), out / f"erin_{name}.ipynb")
 
         text = json.dumps(nbformat.writes(source))[:2000]
         (out / f"frank_{name}.ipynb").write_text(
@@ -86,7 +82,7 @@ def make_demo_submissions(
         grace.cells.insert(
             middle, new_code_cell("import os\n\nos._exit(1)  # the kernel dies here")
         )
-        _write(grace, out / f"grace_{name}.ipynb")
+        write_unvalidated(grace, out / f"grace_{name}.ipynb")
     return {
         "alice": "complete solution",
         "bob": "blank student version",

@@ -7,6 +7,7 @@ notebook breaks the course conventions (see CONTRIBUTING.md); an empty list mean
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -32,6 +33,12 @@ def read_notebook(path: Path) -> NotebookNode:
 def write_notebook(nb: NotebookNode, path: Path) -> None:
     """Write ``nb`` with a trailing newline, the way Jupyter itself writes notebooks."""
     nbformat.write(nb, str(path))
+
+
+def write_unvalidated(nb: NotebookNode, path: Path) -> None:
+    """Write ``nb`` exactly as given, without nbformat's validation and repairs: the way a
+    damaged student file looks (used for submission variants)."""
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def is_solution_cell(cell: NotebookNode) -> bool:

@@ -22,6 +22,7 @@ from .notebooks import (
     read_notebook,
     test_points,
     write_notebook,
+    write_unvalidated,
 )
 from .paths import CONFIG_NAME, Course
 from .release import release
@@ -100,7 +101,7 @@ def roundtrip(
         for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")
-        write_notebook(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
+        write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
         shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
         if wrong is not None:
             nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
