@@ -272,3 +272,29 @@ def test_agrees_with_torchmetrics_on_random_cases():
         for c, ap in zip(ref_classes, ref_ap):
             expected = float("nan") if ap == -1 else ap
             assert ours.per_class()[c] == pytest.approx(expected, abs=1e-6, nan_ok=True)
+
+
+# ---------------------------------------------------------------- simulated detector
+
+
+def test_noisy_detections_are_valid_deterministic_and_useful():
+    from course_utils.data import ShapesDetection
+    from course_utils.detection import noisy_detections
+
+    data = ShapesDetection(12, image_size=96, seed=0, split="val")
+    targets = [data[i][1] for i in range(len(data))]
+    preds = noisy_detections(targets, num_classes=5, image_size=96, seed=1)
+    again = noisy_detections(targets, num_classes=5, image_size=96, seed=1)
+    for p, q in zip(preds, again):
+        assert torch.equal(p["boxes"], q["boxes"]) and torch.equal(p["scores"], q["scores"])
+        check_boxes(p["boxes"])
+        assert p["boxes"].min() >= 0 and p["boxes"].max() <= 96
+        assert p["scores"].shape == p["labels"].shape == (len(p["boxes"]),)
+        assert ((p["labels"] >= 0) & (p["labels"] < 5)).all()
+    # Small jitter, no misses, no alarms: every object found once, with the right label.
+    exact = noisy_detections(targets, 5, 96, jitter=0.01, miss_rate=0, false_alarms=0, confusion=0)
+    assert evaluate_detections(exact, targets, iou_thresholds=[0.5]).map_50 == pytest.approx(1.0)
+    noisy = evaluate_detections(preds, targets).map_50
+    assert 0.3 < noisy < 0.98
+    crowded = noisy_detections(targets, 5, 96, copies=6, miss_rate=0)
+    assert sum(len(p["boxes"]) for p in crowded) >= 6 * sum(len(t["boxes"]) for t in targets)

@@ -15,6 +15,7 @@ from .evaluate import (
     evaluate_detections,
     pr_curve,
 )
+from .simulate import noisy_detections
 
 __all__ = [
     "BOX_FORMATS",
@@ -28,5 +29,6 @@ __all__ = [
     "detection_matches",
     "evaluate_detections",
     "nms",
+    "noisy_detections",
     "pr_curve",
 ]
