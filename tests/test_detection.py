@@ -298,3 +298,18 @@ def test_noisy_detections_are_valid_deterministic_and_useful():
     assert 0.3 < noisy < 0.98
     crowded = noisy_detections(targets, 5, 96, copies=6, miss_rate=0)
     assert sum(len(p["boxes"]) for p in crowded) >= 6 * sum(len(t["boxes"]) for t in targets)
+
+
+def test_random_detection_problem_disjoint_and_deterministic():
+    from course_utils.detection import random_detection_problem
+
+    for seed in range(50):
+        preds, targets = random_detection_problem(seed, num_images=3, max_objects=9)
+        again, _ = random_detection_problem(seed, num_images=3, max_objects=9)
+        for p, q, t in zip(preds, again, targets):
+            assert torch.equal(p["boxes"], q["boxes"]) and torch.equal(p["scores"], q["scores"])
+            overlap = tvops.box_iou(t["boxes"], t["boxes"]).fill_diagonal_(0)
+            assert overlap.numel() == 0 or overlap.max() == 0  # objects never overlap
+            check_boxes(p["boxes"])
+    with pytest.raises(ValueError, match="at most 9"):
+        random_detection_problem(0, max_objects=10)

@@ -15,7 +15,7 @@ from .evaluate import (
     evaluate_detections,
     pr_curve,
 )
-from .simulate import noisy_detections
+from .simulate import noisy_detections, random_detection_problem
 
 __all__ = [
     "BOX_FORMATS",
@@ -31,4 +31,5 @@ __all__ = [
     "nms",
     "noisy_detections",
     "pr_curve",
+    "random_detection_problem",
 ]

@@ -94,3 +94,61 @@ def _valid(boxes: Tensor, image_size: float) -> Tensor:
     x2 = torch.maximum(torch.maximum(boxes[:, 0], boxes[:, 2]), x1 + 1)
     y2 = torch.maximum(torch.maximum(boxes[:, 1], boxes[:, 3]), y1 + 1)
     return torch.stack([x1, y1, x2, y2], dim=1)
+
+
+def random_detection_problem(
+    seed: int,
+    num_images: int = 4,
+    num_classes: int = 3,
+    max_objects: int = 5,
+    disjoint: bool = True,
+    image_size: float = 100.0,
+) -> tuple[list[dict[str, Tensor]], list[dict[str, Tensor]]]:
+    """A random evaluation problem ``(preds, targets)`` for testing AP code against references.
+
+    Ground truth: up to ``max_objects`` boxes per image with random labels. With ``disjoint``
+    the boxes of an image sit in separate cells of a 3 x 3 grid, so no detection can overlap
+    two objects by IoU >= 0.5 (where the PASCAL and COCO matching rules could differ).
+    Predictions: jittered copies of the objects (some far off), duplicates, random boxes and
+    random labels, with random scores; images without objects or without predictions occur.
+    """
+    if disjoint and max_objects > 9:
+        raise ValueError("disjoint problems hold at most 9 objects per image (a 3 x 3 grid)")
+    gen = torch.Generator().manual_seed(seed)
+    cell = image_size / 3
+    preds, targets = [], []
+    for _ in range(num_images):
+        g = int(torch.randint(0, max_objects + 1, (1,), generator=gen))
+        wh = (0.25 + 0.7 * torch.rand(g, 2, generator=gen)) * cell
+        if disjoint:
+            slots = torch.randperm(9, generator=gen)[:g]
+            corner = torch.stack([slots % 3, slots // 3], 1) * cell
+            xy = corner + torch.rand(g, 2, generator=gen) * (cell - wh)
+        else:
+            xy = torch.rand(g, 2, generator=gen) * (image_size - wh)
+        gt = torch.cat([xy, xy + wh], 1)
+        labels = torch.randint(0, num_classes, (g,), generator=gen)
+        spread = torch.rand(g, 1, generator=gen) * 0.4  # some boxes land far from their object
+        found = gt + torch.randn(g, 4, generator=gen) * spread * wh.repeat(1, 2)
+        dup = torch.rand(g, generator=gen) < 0.3
+        k = int(torch.randint(0, 4, (1,), generator=gen))
+        rxy = torch.rand(k, 2, generator=gen) * image_size * 0.8
+        rand = torch.cat([rxy, rxy + (0.1 + 0.3 * torch.rand(k, 2, generator=gen)) * image_size], 1)
+        boxes = _valid(torch.cat([found, found[dup] + 1.0, rand]), image_size)
+        plabels = torch.cat(
+            [labels, labels[dup], torch.randint(0, num_classes, (k,), generator=gen)]
+        )
+        swap = torch.rand(len(plabels), generator=gen) < 0.1
+        plabels = torch.where(
+            swap, torch.randint(0, num_classes, plabels.shape, generator=gen), plabels
+        )
+        order = torch.randperm(len(plabels), generator=gen)  # input order unrelated to score
+        preds.append(
+            {
+                "boxes": boxes[order],
+                "scores": torch.rand(len(plabels), generator=gen),
+                "labels": plabels[order],
+            }
+        )
+        targets.append({"boxes": gt, "labels": labels})
+    return preds, targets
