@@ -1,0 +1,57 @@
+"""Progress display of `fit`: an epoch bar and a batch bar from ``tqdm.auto``.
+
+``tqdm.auto`` draws notebook widgets in JupyterLab and Colab and text bars in a terminal. The
+batch bar disappears when its epoch ends (``leave=False``), so a long run leaves one line per
+run, not one per epoch; the epoch bar's postfix shows the last epoch's numbers.
+"""
+
+from __future__ import annotations
+
+from tqdm.auto import tqdm
+
+
+class Progress:
+    """Both bars, or nothing at all when ``enabled`` is false (and on non-zero ranks)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._epochs = None
+        self._batches = None
+
+    def start(self, total_epochs: int, done: int) -> None:
+        if self.enabled:
+            self._epochs = tqdm(total=total_epochs, initial=done, desc="epochs", unit="epoch")
+
+    def start_epoch(self, epoch: int, total_batches: int | None, done: int) -> None:
+        if self.enabled:
+            self._batches = tqdm(
+                total=total_batches,
+                initial=done,
+                desc=f"epoch {epoch + 1}",
+                unit="batch",
+                leave=False,
+            )
+
+    def batch(self, loss: float) -> None:
+        if self._batches is not None:
+            self._batches.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self._batches.update()
+
+    def end_epoch(self, row: dict[str, float]) -> None:
+        if self._batches is not None:
+            self._batches.close()
+            self._batches = None
+        if self._epochs is not None:
+            shown = {k: f"{v:.4g}" for k, v in row.items() if k not in ("epoch", "time")}
+            self._epochs.set_postfix(shown, refresh=False)
+            self._epochs.update()
+
+    def write(self, message: str) -> None:
+        """A message that does not break the bars (printed even with progress off)."""
+        tqdm.write(message)
+
+    def close(self) -> None:
+        for bar in (self._batches, self._epochs):
+            if bar is not None:
+                bar.close()
+        self._batches = self._epochs = None
