@@ -139,15 +139,19 @@ def numeric_gradient_array(
 
 
 def numeric_gradient_torch(
-    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dout: torch.Tensor, h: float = 1e-6
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dout: torch.Tensor, h: float = 1e-5
 ) -> torch.Tensor:
-    """Finite-difference gradient of ``(f(x) * dout).sum()`` for a tensor input (float64 inside)."""
+    """Finite-difference gradient of ``(f(x) * dout).sum()`` with respect to ``x``.
+
+    ``f`` is called on float64 tensors (finite differences need the precision); the result has
+    ``x``'s shape, in float64.
+    """
     x64 = x.detach().double().cpu().numpy().copy()
     d64 = dout.detach().double().cpu().numpy()
 
     def scalar(v: np.ndarray) -> float:
         with torch.no_grad():
-            out = f(torch.from_numpy(v).to(x.dtype if x.dtype == torch.float64 else torch.float64))
+            out = f(torch.from_numpy(v))
         return float((out.detach().double().cpu().numpy() * d64).sum())
 
     return torch.from_numpy(numeric_gradient(scalar, x64, h))

@@ -153,6 +153,6 @@ def check_notebook(nb: NotebookNode, graded: bool = True) -> list[str]:
     return problems
 
 
-def test_points(nb: NotebookNode) -> dict[str, float]:
+def points_by_test(nb: NotebookNode) -> dict[str, float]:
     """grade_id -> points of every autograded test cell, in notebook order."""
     return {grade_id(c): float(c.metadata.nbgrader["points"]) for c in nb.cells if is_test_cell(c)}

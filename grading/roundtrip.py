@@ -19,8 +19,8 @@ from nbformat import NotebookNode
 from .autograde import GradeRow, autograde
 from .notebooks import (
     grade_id,
+    points_by_test,
     read_notebook,
-    test_points,
     write_notebook,
     write_unvalidated,
 )
@@ -97,7 +97,7 @@ def roundtrip(
     points: dict[str, float] = {}
     for name in names:
         source = read_notebook(tc.notebooks_dir / assignment / f"{name}.ipynb")
-        points.update(test_points(source))
+        points.update(points_by_test(source))
         for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")

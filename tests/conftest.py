@@ -1,0 +1,23 @@
+"""Shared fixtures: a throwaway course root holding the small sample assignment."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grading.paths import CONFIG_NAME, Course
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def sample_course(tmp_path: Path) -> Course:
+    """A course with the real nbgrader config and the two-exercise `sample_assignment`."""
+    root = tmp_path / "grading"
+    root.mkdir()
+    shutil.copy(REPO / "grading" / CONFIG_NAME, root / CONFIG_NAME)
+    shutil.copytree(FIXTURES / "notebooks", tmp_path / "notebooks")
+    return Course(notebooks_dir=tmp_path / "notebooks", root=root)

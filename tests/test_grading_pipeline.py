@@ -1,0 +1,92 @@
+"""The instructor's whole pipeline on the small sample assignment, through real nbgrader runs."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+
+import pytest
+
+from grading.autograde import autograde, format_table
+from grading.cli import main
+from grading.demo import make_demo_submissions
+from grading.notebooks import grade_id, read_notebook
+from grading.release import release
+from grading.reports import export_grades, feedback
+from grading.roundtrip import roundtrip
+
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading-pipeline")]
+
+
+def test_roundtrip_of_the_sample(sample_course, tmp_path):
+    result = roundtrip(sample_course, "sample_assignment", tmp_path / "rt", wrong=("sample", "square", ["test_square"]))
+    assert result.max_score == 5
+    assert result.scores == {"source": 5, "blank": 0, "messy": 5, "wrong": 2}
+    assert result.problems == []
+
+
+def test_release_stamps_colab_and_hides_answers(sample_course):
+    [done] = release(sample_course, ["sample_assignment"], "https://github.com/uiuc/dv", "fall26")
+    student = read_notebook(done.notebooks[0])
+    ids = [grade_id(c) for c in student.cells]
+    assert ids[1:3] == ["colab_badge", "colab_setup"]
+    text = "\n".join(c.source for c in student.cells)
+    assert "blob/fall26/grading/release/sample_assignment/sample.ipynb" in text
+    assert "x.clamp(min=0)" not in text and "HIDDEN TESTS" not in text
+    assert text.count("# YOUR CODE HERE") == 2 and text.count("raise NotImplementedError()") == 2
+
+
+def test_demo_batch_grades_every_case_and_exports(sample_course, tmp_path):
+    release(sample_course, ["sample_assignment"])
+    demo = tmp_path / "demo"
+    make_demo_submissions(sample_course, "sample_assignment", demo, exercise="relu")
+    archive = tmp_path / "lms_export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in demo.iterdir():
+            zf.write(f, f.name)
+    rows = {r.student_id: r for r in autograde(sample_course, "sample_assignment", archive, jobs=2)}
+    scores = {sid: row.score for sid, row in rows.items()}
+    assert scores == {"alice": 5, "bob": 0, "carol": 3, "dave": 5, "erin": 5, "frank": 0, "grace": 0}
+    assert all(row.max_score == 5 for row in rows.values())
+    assert rows["carol"].failed == ["test_relu"]
+    assert "restored deleted test cell 'test_relu'" in rows["dave"].problems
+    assert "removed Colab widget metadata" in rows["dave"].problems
+    assert any("not valid JSON" in p for p in rows["frank"].problems)
+    assert any("kernel died" in p for p in rows["grace"].problems)
+    table = format_table(list(rows.values()))
+    assert table.splitlines()[0].split() == ["student", "score", "max", "notes"]
+
+    files = feedback(sample_course, "sample_assignment")
+    assert {f.parent.parent.name for f in files} >= {"alice", "bob", "carol", "dave", "erin"}
+    html = next(f for f in files if f.parent.parent.name == "carol").read_text()
+    assert "test_relu" in html or "relu" in html
+
+    out = tmp_path / "grades.csv"
+    exported = export_grades(sample_course, out)
+    with out.open() as handle:
+        header = next(csv.reader(handle))
+    assert {"assignment", "student_id", "score", "max_score"} <= set(header)
+    by_student = {r["student_id"]: float(r["score"]) for r in exported}
+    assert by_student["alice"] == 5.0 and by_student["carol"] == 3.0 and by_student["bob"] == 0.0
+
+
+def test_regrading_replaces_an_earlier_grade(sample_course, tmp_path):
+    release(sample_course, ["sample_assignment"])
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_demo_submissions(sample_course, "sample_assignment", first)
+    (second).mkdir()
+    (first / "alice_sample.ipynb").rename(second / "alice_sample.ipynb")
+    [row] = autograde(sample_course, "sample_assignment", second)
+    assert row.score == 5
+    (second / "alice_sample.ipynb").write_text("{ broken")
+    [row] = autograde(sample_course, "sample_assignment", second)
+    assert row.score == 0 and "nothing gradable was submitted" in row.problems
+
+
+def test_cli_reports_bad_input_clearly(sample_course, capsys):
+    code = main(["--course-dir", str(sample_course.root), "autograde", "nope", "--submissions", "x"])
+    assert code == 2
+    assert "unknown assignment 'nope'; known assignments: sample_assignment" in capsys.readouterr().err
+    code = main(["--course-dir", str(sample_course.root), "release", "--repo-url", "https://example.com/x/y"])
+    assert code == 2
+    assert "Colab opens notebooks from GitHub only" in capsys.readouterr().err
