@@ -1,0 +1,102 @@
+"""DDP through torchrun on CPU (gloo, 2 processes) matches one process with the same global batch."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from course_utils.train import fit
+from course_utils.train.checkpoint import list_checkpoints, read_checkpoint
+
+GLOBAL_BATCH = 8
+
+
+def dataset():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 5, generator=g)
+    return TensorDataset(x, (x[:, 0] - x[:, 2] > 0).long())
+
+
+def train(folder, loader, val_loader):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 12), nn.Tanh(), nn.Linear(12, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    history = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        loader,
+        epochs=3,
+        val_loader=val_loader,
+        checkpoint_dir=folder,
+        progress=False,
+        device="cpu",
+        seed=5,
+    )
+    return model, history
+
+
+def main(root: str) -> None:
+    """One rank of the torchrun job: each process loads GLOBAL_BATCH / 2 samples per step."""
+    data = dataset()
+    val = DataLoader(data, batch_size=16)
+    for shuffle in (False, True):
+        loader = DataLoader(data, batch_size=GLOBAL_BATCH // 2, shuffle=shuffle)
+        train(Path(root) / f"shuffle{int(shuffle)}", loader, val)
+
+
+SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_train_ddp import main
+main(sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ddp")
+    script = root / "job.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(script),
+        str(root),
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return root
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_two_gloo_processes_match_one_process(ddp_run, tmp_path, shuffle):
+    data = dataset()
+    if shuffle:  # the same epoch permutations as the job's DistributedSampler(seed=5)
+        sampler = DistributedSampler(data, num_replicas=1, rank=0, shuffle=True, seed=5)
+        loader = DataLoader(data, batch_size=GLOBAL_BATCH, sampler=sampler)
+    else:
+        loader = DataLoader(data, batch_size=GLOBAL_BATCH)
+    model, history = train(tmp_path, loader, DataLoader(data, batch_size=16))
+
+    folder = ddp_run / f"shuffle{int(shuffle)}"
+    files = list_checkpoints(folder)
+    assert [p.name for p in files] == [f"ckpt-{s:09d}.pt" for s in (5, 10, 15)]  # one per epoch
+    assert sorted(folder.iterdir()) == files, "no temporary files left behind"
+    state = read_checkpoint(files[-1])
+    assert (
+        state["step"] == 3 * 5 and len(state["rng"]) == 2
+    )  # 40 samples / 8 per step; RNG per rank
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(state["model"][key], value, rtol=1e-5, atol=1e-6)
+    for key in ("train_loss", "val_loss"):
+        assert state["history"][key] == pytest.approx(history[key], rel=1e-5)
