@@ -147,6 +147,10 @@ def test_hand_worked_101_point_ap():
     )
     torch.testing.assert_close(curve.recall, torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64))
     assert curve.num_gt == 2
+    # pycocotools' interpolated curve: precision 0.5 up to recall 0.5, then 0.
+    expected = torch.where(curve.coco_recall <= 0.5, 0.5, 0.0).double()
+    torch.testing.assert_close(curve.coco_precision, expected)
+    assert float(curve.coco_precision.mean()) == pytest.approx(m.map_50)
 
 
 def test_iou_threshold_is_inclusive_and_strict_thresholds_reduce_ap():

@@ -279,7 +279,12 @@ def detection_matches(
         1 true positive, 0 false positive, -1 not scored (matched a difficult object, or beyond
         the ``max_detections`` best of its image and class).
     """
-    ev, classes = _run_cocoeval(preds, targets, [iou_threshold], max_detections)
+    ev, _ = _run_cocoeval(preds, targets, [iou_threshold], max_detections)
+    return _flags(ev, preds)
+
+
+def _flags(ev: COCOeval, preds: Sequence[Prediction]) -> list[Tensor]:
+    """Per-image match flags (1 / 0 / -1) at the first IoU threshold of an evaluated ``ev``."""
     flags = [torch.full((p["boxes"].shape[0],), -1, dtype=torch.int64) for p in preds]
     # pycocotools numbers detections 1.. across images in input order; map ids back.
     where = [(i, j) for i, p in enumerate(preds) for j in range(p["boxes"].shape[0])]
@@ -300,12 +305,16 @@ class PRCurve:
         precision, recall, scores (Tensor[D], float64): the curve and the confidence at which
             each point is reached (keeping every detection with ``score >= scores[d]``).
         num_gt: non-difficult ground-truth boxes of the class.
+        coco_recall, coco_precision (Tensor[101], float64): pycocotools' interpolated curve,
+            the best precision reached at recall >= 0, 0.01, ..., 1 (its AP is their mean).
     """
 
     precision: Tensor
     recall: Tensor
     scores: Tensor
     num_gt: int
+    coco_recall: Tensor
+    coco_precision: Tensor
 
 
 def pr_curve(
@@ -320,7 +329,8 @@ def pr_curve(
     Detections are ranked over all images by decreasing score (ties keep image order, then
     input order, as pycocotools does). Raises ValueError when the class has no ground truth.
     """
-    flags = detection_matches(preds, targets, iou_threshold, max_detections)
+    ev, classes = _run_cocoeval(preds, targets, [iou_threshold], max_detections)
+    flags = _flags(ev, preds)
     num_gt = sum(
         int(
             (
@@ -342,4 +352,12 @@ def pr_curve(
     tp, scores = tp[order], scores[order]
     tp_cum = tp.cumsum(0)
     rank = torch.arange(1, tp.numel() + 1, dtype=torch.float64)
-    return PRCurve(precision=tp_cum / rank, recall=tp_cum / num_gt, scores=scores, num_gt=num_gt)
+    interpolated = ev.eval["precision"][0, :, classes.index(label), 0, -1]
+    return PRCurve(
+        precision=tp_cum / rank,
+        recall=tp_cum / num_gt,
+        scores=scores,
+        num_gt=num_gt,
+        coco_recall=torch.from_numpy(np.asarray(ev.params.recThrs, dtype=np.float64)),
+        coco_precision=torch.from_numpy(np.asarray(interpolated, dtype=np.float64)),
+    )

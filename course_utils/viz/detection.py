@@ -150,7 +150,7 @@ def plot_pr_curve(
         fig = ax.figure
     kwargs = {"label": label, "color": color}
     if step:
-        ax.step(r, p, where="post", **kwargs)
+        ax.step(r, p, where="pre", **kwargs)  # p[i] holds on (r[i-1], r[i]]: the area AP sums
     else:
         ax.plot(r, p, **kwargs)
     ax.set_xlim(0, 1.02)
@@ -235,7 +235,7 @@ def pr_threshold_figure(
         p, r = float(curve.precision[kept - 1]), float(curve.recall[kept - 1])
         axes[0, 0].plot([r], [p], "o", color=FP_COLOR, markersize=8)
         axes[0, 0].annotate(
-            f"P={p:.2f}\nR={r:.2f}", (r, p), textcoords="offset points", xytext=(6, -24), fontsize=8
+            f"P={p:.2f}\nR={r:.2f}", (r, p), textcoords="offset points", xytext=(6, 6), fontsize=8
         )
     for i in range(shown):
         ax = axes[0, i + 1]
@@ -256,7 +256,9 @@ def pr_threshold_figure(
         ]
         draw_boxes(None, pr["boxes"][sel], scores=pr["scores"][sel], colors=colors, ax=ax)
         ax.set_title(f"image {i}: {int(sel.sum())} kept", fontsize=9)
-    fig.suptitle(f"confidence >= {threshold:.2f}: {kept} detections kept")
+    fig.suptitle(
+        f"{name}, confidence >= {threshold:.2f}: {kept} of {len(curve.scores)} detections kept"
+    )
     return fig
 
 
