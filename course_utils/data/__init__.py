@@ -6,12 +6,15 @@
   raises `DatasetUnavailable` at once, naming the Shapes dataset to use instead.
 - `transforms`: box-aware resize / flip / normalise / to-tensor; `detection_collate` batches
   detection items.
+- `export_voc` writes any detection dataset in PASCAL VOC layout; `VOCDetection` reads VOC
+  (through torchvision) as course items with ``difficult`` flags; `voc2007` downloads VOC 2007.
 """
 
 from .remote import CIFAR10_CLASSES, DatasetUnavailable, cifar10
 from .scenes import ShapesDetection, ShapesSegmentation
 from .shapes import SHAPE_CLASSES, ShapesClassification
 from .transforms import detection_collate
+from .voc import VOC_CLASSES, VOCDetection, export_voc, voc2007
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -20,6 +23,10 @@ __all__ = [
     "ShapesClassification",
     "ShapesDetection",
     "ShapesSegmentation",
+    "VOCDetection",
+    "VOC_CLASSES",
     "cifar10",
     "detection_collate",
+    "export_voc",
+    "voc2007",
 ]
