@@ -30,6 +30,15 @@ class Slider:
     value: float | None = None
     description: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.min < self.max or self.step <= 0:
+            raise ValueError(
+                f"Slider needs min < max and step > 0, got min={self.min}, max={self.max}, "
+                f"step={self.step}"
+            )
+        if self.value is not None and not self.min <= self.value <= self.max:
+            raise ValueError(f"Slider value {self.value} is outside [{self.min}, {self.max}]")
+
     @property
     def default(self) -> float:
         return self.min if self.value is None else self.value
@@ -37,18 +46,35 @@ class Slider:
 
 @dataclass(frozen=True)
 class Choice:
-    """A dropdown over ``options`` (a sequence of values, or of ``(label, value)`` pairs)."""
+    """A dropdown over ``options``: a sequence of values, or of ``(label, value)`` pairs when
+    every option is a 2-tuple whose first item is a string."""
 
     options: Sequence[Any]
     value: Any = None
     description: str | None = None
 
+    def pairs(self) -> list[tuple[str, Any]]:
+        """``(label, value)`` for each option (values are labelled with ``str(value)``).
+
+        Widgets get explicit pairs, so a list of 2-D shapes such as ``[(3, 4), (5, 6)]`` is
+        never mistaken for labelled options, on ipywidgets 7 or 8.
+        """
+        items = list(self.options)
+        if not items:
+            raise ValueError("Choice needs at least one option")
+        labelled = all(
+            isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in items
+        )
+        return [(o[0], o[1]) for o in items] if labelled else [(str(o), o) for o in items]
+
     @property
     def default(self) -> Any:
-        if self.value is not None:
-            return self.value
-        first = self.options[0]
-        return first[1] if isinstance(first, tuple) else first
+        values = [v for _, v in self.pairs()]
+        if self.value is None:
+            return values[0]
+        if self.value not in values:
+            raise ValueError(f"Choice value {self.value!r} is not one of the options {values}")
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -104,29 +130,43 @@ def _make_widget(name: str, control: Control):
         )
     if isinstance(control, Choice):
         return w.Dropdown(
-            options=list(control.options), value=control.default, description=label, style=style
+            options=control.pairs(), value=control.default, description=label, style=style
         )
     if isinstance(control, Toggle):
         return w.Checkbox(value=control.default, description=label, style=style)
     raise TypeError(f"unknown control for {name!r}: {control!r} (use Slider, Choice or Toggle)")
 
 
-def explorer(plot_fn: Callable[..., Figure], controls: dict[str, Control], **fixed: Any) -> None:
+def figure_of(result: Any) -> Figure:
+    """The Figure a plot function returned: a Figure, or a tuple starting with one (the
+    ``(fig, ax)`` convention of `course_utils.viz`)."""
+    fig = result[0] if isinstance(result, tuple) and result else result
+    if not isinstance(fig, Figure):
+        raise TypeError(
+            f"an explorer's plot function must return a matplotlib Figure or (Figure, Axes); "
+            f"got {type(result).__name__}"
+        )
+    return fig
+
+
+def explorer(plot_fn: Callable[..., Any], controls: dict[str, Control], **fixed: Any) -> None:
     """Show ``plot_fn`` with one control per keyword in ``controls``.
 
     Args:
-        plot_fn: draws and returns a Figure from keyword arguments.
+        plot_fn: draws and returns a Figure (or ``(fig, ax)``) from keyword arguments.
         controls: keyword -> `Slider` / `Choice` / `Toggle`.
         **fixed: further keyword arguments passed unchanged on every redraw.
 
     The explorer displays itself (the controls and the figure, or the static figure) and
-    returns None, so the figure never shows twice.
+    returns None, so the figure never shows twice. The first drawing happens before any
+    widget is shown, so a bad argument raises in the cell; later errors (a slider moved to a
+    value the plot function rejects) are shown in place of the figure.
     """
     from IPython.display import display
 
     values = default_values(controls)
+    fig = figure_of(plot_fn(**values, **fixed))
     if not widgets_available():
-        fig = plot_fn(**values, **fixed)
         display(fig)
         plt.close(fig)
         return
@@ -136,14 +176,22 @@ def explorer(plot_fn: Callable[..., Figure], controls: dict[str, Control], **fix
     inputs = {name: _make_widget(name, control) for name, control in controls.items()}
     out = w.Output()
 
-    def redraw(**kwargs: Any) -> None:
-        fig = plot_fn(**kwargs, **fixed)  # errors surface in the cell, not hidden in the widget
+    def show(figure: Figure) -> None:
         with out:
             out.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)  # keep one live figure, not a pile of them
+            display(figure)
+        plt.close(figure)  # keep one live figure, not a pile of them
 
-    redraw(**values)
+    def redraw(_change: Any = None) -> None:
+        kwargs = {name: widget.value for name, widget in inputs.items()}
+        try:
+            show(figure_of(plot_fn(**kwargs, **fixed)))
+        except Exception as exc:  # shown to the student where the figure was, not lost in a log
+            with out:
+                out.clear_output(wait=True)
+                print(f"{type(exc).__name__}: {exc}")
+
+    show(fig)
     for widget in inputs.values():
-        widget.observe(lambda _change: redraw(**{k: v.value for k, v in inputs.items()}), "value")
+        widget.observe(redraw, "value")
     display(w.VBox([w.HBox(list(inputs.values()), layout=w.Layout(flex_flow="row wrap")), out]))
