@@ -27,6 +27,11 @@ def _as_array(value: ArrayLike, name: str) -> np.ndarray:
     return np.asarray(value)
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars print as ``np.float32(0.5)``; students should read ``0.5``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def rel_error(actual: ArrayLike, expected: ArrayLike, eps: float = 1e-8) -> float:
     """Largest relative error ``max |a - e| / max(eps, |a| + |e|)`` (CS231n's definition)."""
     a = _as_array(actual, "actual").astype(np.float64)
@@ -85,8 +90,8 @@ def check_close(
     if bad.any():
         worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
         index = tuple(int(i) for i in worst)
-        got = a[index] if index else a
-        want = e[index] if index else e
+        got = _plain(a[index] if index else a)
+        want = _plain(e[index] if index else e)
         where = f" at index {index}" if index else ""
         raise AssertionError(
             f"{name} differs from the expected value: {int(bad.sum())} of {bad.size} elements "
