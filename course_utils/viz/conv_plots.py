@@ -96,8 +96,14 @@ def plot_timings(
     return fig
 
 
+def _as_numpy(array: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(array, torch.Tensor):
+        return array.detach().float().cpu().numpy()
+    return np.asarray(array)
+
+
 def plot_maps(
-    maps: torch.Tensor | np.ndarray,
+    maps: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray],
     titles: Sequence[str] | None = None,
     ncols: int = 8,
     size: float = 1.6,
@@ -107,17 +113,25 @@ def plot_maps(
     """A grid of 2-D maps (filters, filtered images, feature maps), each with its own scale.
 
     Args:
-        maps: Tensor[M, H, W] (one map per panel) or Tensor[M, 3, H, W] (RGB in [0, 1]).
+        maps: Tensor[M, H, W] (one map per panel), Tensor[M, 3, H, W] (RGB in [0, 1]), or a
+            sequence of M maps ``[H_i, W_i]`` / ``[3, H_i, W_i]`` whose sizes may differ.
         titles: M labels, optional.
         symmetric: centre each map's colour scale at 0 (for signed filters and responses).
     """
-    maps = maps.detach().cpu().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
-    rgb = maps.ndim == 4 and maps.shape[1] == 3
-    if maps.ndim != 3 and not rgb:
-        raise ValueError(f"maps must be [M, H, W] or [M, 3, H, W], got shape {maps.shape}")
-    if titles is not None and len(titles) != len(maps):
-        raise ValueError(f"{len(titles)} titles for {len(maps)} maps")
-    count = len(maps)
+    if isinstance(maps, torch.Tensor | np.ndarray):
+        items = list(_as_numpy(maps))
+        if _as_numpy(maps).ndim not in (3, 4):
+            raise ValueError(f"maps must be [M, H, W] or [M, 3, H, W], got shape {maps.shape}")
+    else:
+        items = [_as_numpy(m) for m in maps]
+    for index, item in enumerate(items):
+        if item.ndim != 2 and not (item.ndim == 3 and item.shape[0] == 3):
+            raise ValueError(f"map {index} has shape {item.shape}: expected [H, W] or [3, H, W]")
+    if not items:
+        raise ValueError("plot_maps got no maps")
+    if titles is not None and len(titles) != len(items):
+        raise ValueError(f"{len(titles)} titles for {len(items)} maps")
+    count = len(items)
     ncols = max(1, min(ncols, count))
     nrows = math.ceil(count / ncols)
     fig, axes = subplots(nrows, ncols, size=size, squeeze=False)
@@ -125,8 +139,8 @@ def plot_maps(
         ax.axis("off")
         if index >= count:
             continue
-        image = maps[index]
-        if rgb:
+        image = items[index]
+        if image.ndim == 3:
             ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
         else:
             limit = float(np.abs(image).max()) or 1.0
