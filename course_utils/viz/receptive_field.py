@@ -26,6 +26,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .images import ImageLike, to_display
 from .style import color, subplots
 
 Pair = tuple[float, float]
@@ -174,7 +175,7 @@ def receptive_field_box(
 
 
 def plot_receptive_field(
-    image: torch.Tensor | np.ndarray,
+    image: ImageLike,
     size: float | Pair,
     jump: float | Pair,
     start: float | Pair,
@@ -186,7 +187,7 @@ def plot_receptive_field(
     """Draw the receptive field of output unit ``unit`` over ``image``.
 
     Args:
-        image: [3, H, W] or [H, W] tensor in [0, 1], or an [H, W(, 3)] NumPy array.
+        image: [3, H, W] or [H, W] tensor in [0, 1], an [H, W(, 3)] array or a PIL image.
         size, jump, start: the receptive-field triple (numbers, or (height, width) pairs).
         unit: (row, col) of the output unit.
         out_shape: (H_out, W_out) of the output map; when given, every unit's centre is drawn
@@ -196,13 +197,7 @@ def plot_receptive_field(
         the Figure. The part of the region inside the image is filled; the whole region,
         including what falls into padding, is outlined.
     """
-    img = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3):
-        img = np.moveaxis(img, 0, -1)  # [C, H, W] -> [H, W, C]
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    if img.ndim not in (2, 3):
-        raise ValueError(f"image must be [3, H, W], [H, W, 3] or [H, W]; got shape {img.shape}")
+    img = to_display(image)
     height, width = img.shape[:2]
     if out_shape is not None and not (0 <= unit[0] < out_shape[0] and 0 <= unit[1] < out_shape[1]):
         raise ValueError(f"unit {unit} lies outside the output map of shape {out_shape}")
@@ -237,53 +232,47 @@ def plot_receptive_field(
 
 def plot_effective_rf(
     maps: Mapping[str, torch.Tensor | np.ndarray],
-    theoretical_size: float | Pair | None = None,
+    box: tuple[float, float, float, float] | None = None,
     size: float = 3.0,
 ) -> Figure:
-    """Gradient heat maps, one panel per map, plus their profiles through the centre row.
+    """Gradient heat maps, one panel per map, plus their profiles along one row.
 
     Args:
-        maps: title -> [H, W] map of ``|d output_centre / d input|`` (any non-negative scale:
-            each map is normalised to a maximum of 1).
-        theoretical_size: the theoretical receptive field, drawn as a dashed box centred on
-            each map's centre pixel.
+        maps: title -> [H, W] map of ``|d output_unit / d input|`` (any non-negative scale:
+            each map is normalised to a maximum of 1). All maps share one shape.
+        box: the unit's theoretical receptive field ``(x1, y1, x2, y2)`` in continuous pixel
+            coordinates (see `receptive_field_box`), drawn dashed on every map. The profiles
+            run along the box's middle row (the map's middle row without a box).
     Returns:
-        the Figure: the heat maps on the first row, the normalised centre-row profiles
-        (one curve per map) in the last panel.
+        the Figure: one heat map per entry, then a panel with the normalised row profiles.
     """
     arrays = {name: _to_numpy(m, f"maps[{name!r}]") for name, m in maps.items()}
     if not arrays:
         raise ValueError("plot_effective_rf needs at least one map")
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"all maps must have one shape, got {sorted(shapes)}")
+    height, width = shapes.pop()
+    row = height // 2 if box is None else int(np.clip((box[1] + box[3]) / 2, 0, height - 1))
     fig, axes = subplots(1, len(arrays) + 1, size=size, squeeze=False)
     profile_ax = axes[0, -1]
     for i, (name, arr) in enumerate(arrays.items()):
         peak = float(arr.max())
         norm = arr / peak if peak > 0 else arr
         ax = axes[0, i]
-        ax.imshow(norm, cmap="magma", vmin=0, vmax=1)
+        ax.imshow(norm, cmap="magma", vmin=0, vmax=1, extent=(0, width, height, 0))
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
-        h, w = norm.shape
-        if theoretical_size is not None:
-            sh, sw = _pair(theoretical_size, "theoretical_size")
+        if box is not None:
+            x1, y1, x2, y2 = box
             ax.add_patch(
-                Rectangle(
-                    (w // 2 + 0.5 - sw / 2 - 0.5, h // 2 + 0.5 - sh / 2 - 0.5),
-                    sw,
-                    sh,
-                    fill=False,
-                    edgecolor="white",
-                    ls="--",
-                    lw=1.5,
-                )
+                Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="white", ls="--", lw=1.5)
             )
-        row = norm[h // 2]
-        profile_ax.plot(np.arange(w) - w // 2, row, label=name, color=color(i))
-    if theoretical_size is not None:
-        half = _pair(theoretical_size, "theoretical_size")[1] / 2
-        profile_ax.axvspan(-half, half, color="0.9", zorder=0, label="theoretical RF")
-    profile_ax.set_xlabel("offset from the centre pixel")
-    profile_ax.set_title("centre-row profile")
+        profile_ax.plot(np.arange(width) + 0.5, norm[row], label=name, color=color(i))
+    if box is not None:
+        profile_ax.axvspan(box[0], box[2], color="0.9", zorder=0, label="theoretical RF")
+    profile_ax.set_xlabel("input column (pixels)")
+    profile_ax.set_title(f"profile along row {row}")
     profile_ax.legend(fontsize=8)
     return fig
