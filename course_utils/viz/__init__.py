@@ -12,6 +12,7 @@ from .images import (
     to_display,
     unnormalize,
 )
+from .receptive_field import plot_effective_rf, plot_receptive_field  # noqa: F401 (RF figures)
 from .style import PALETTE, color, course_style, subplots
 
 __all__ = [
