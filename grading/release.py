@@ -39,17 +39,25 @@ class Released:
     notebooks: list[Path] = field(default_factory=list)
 
 
-def solution_lines(cell: NotebookNode) -> list[str]:
-    """The non-trivial lines between the solution markers of a solution cell."""
-    lines, inside = [], False
+def split_solution(cell: NotebookNode) -> tuple[list[str], list[str]]:
+    """Lines of a solution cell (inside the solution markers, outside them); markers dropped."""
+    inside_lines: list[str] = []
+    outside_lines: list[str] = []
+    inside = False
     for line in cell.source.splitlines():
         if SOLUTION_BEGIN in line:
             inside = True
         elif SOLUTION_END in line:
             inside = False
-        elif inside and len(line.strip()) > 12 and not line.strip().startswith("#"):
-            lines.append(line.strip())
-    return lines
+        else:
+            (inside_lines if inside else outside_lines).append(line)
+    return inside_lines, outside_lines
+
+
+def solution_lines(cell: NotebookNode) -> list[str]:
+    """The non-trivial answer lines of a solution cell (what must never reach students)."""
+    answer, _ = split_solution(cell)
+    return [s for s in (line.strip() for line in answer) if len(s) > 12 and not s.startswith("#")]
 
 
 def leaks(source: NotebookNode, released: NotebookNode) -> list[str]:
@@ -67,23 +75,11 @@ def leaks(source: NotebookNode, released: NotebookNode) -> list[str]:
         if student_cell is None:
             problems.append(f"solution cell {grade_id(cell)!r} missing from the student version")
             continue
+        visible = "\n".join(split_solution(cell)[1])  # students see these lines anyway
         for line in solution_lines(cell):
-            if line in student_cell.source and line not in _outside_solution(cell):
+            if line in student_cell.source and line not in visible:
                 problems.append(f"solution line leaked in {grade_id(cell)!r}: {line!r}")
     return problems
-
-
-def _outside_solution(cell: NotebookNode) -> str:
-    """Source of a solution cell without its solution region (lines students see anyway)."""
-    kept, inside = [], False
-    for line in cell.source.splitlines():
-        if SOLUTION_BEGIN in line:
-            inside = True
-        elif SOLUTION_END in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def prepare_source(

@@ -93,15 +93,20 @@ def test_doctor_reports_every_item():
     assert "Everything the course needs is here." in text
 
 
-def test_doctor_names_a_missing_package_and_its_fix(monkeypatch):
+def _without_module(monkeypatch, missing: str) -> None:
+    """Make env's imports of ``missing`` fail as if the package were not installed."""
     real_import = env.importlib.import_module
 
     def fake_import(name, *args):
-        if name == "pycocotools":
-            raise ModuleNotFoundError("No module named 'pycocotools'")
+        if name == missing:
+            raise ModuleNotFoundError(f"No module named {missing!r}")
         return real_import(name, *args)
 
     monkeypatch.setattr(env.importlib, "import_module", fake_import)
+
+
+def test_doctor_names_a_missing_package_and_its_fix(monkeypatch):
+    _without_module(monkeypatch, "pycocotools")
     out = io.StringIO()
     assert env.doctor(file=out) is False
     line = next(li for li in out.getvalue().splitlines() if "pycocotools" in li)
@@ -110,14 +115,7 @@ def test_doctor_names_a_missing_package_and_its_fix(monkeypatch):
 
 
 def test_doctor_treats_nbgrader_as_optional(monkeypatch):
-    real_import = env.importlib.import_module
-
-    def fake_import(name, *args):
-        if name == "nbgrader":
-            raise ModuleNotFoundError("No module named 'nbgrader'")
-        return real_import(name, *args)
-
-    monkeypatch.setattr(env.importlib, "import_module", fake_import)
+    _without_module(monkeypatch, "nbgrader")
     out = io.StringIO()
     assert env.doctor(file=out) is True
     assert "instructors only" in out.getvalue()
