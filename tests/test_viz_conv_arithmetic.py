@@ -1,0 +1,198 @@
+"""Convolution-arithmetic drawings and the conv figures, checked against PyTorch's own layers."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils.viz.conv_arithmetic import (
+    conv_animation,
+    conv_animation_html,
+    conv_explorer_figure,
+    conv_layout,
+    draw_conv,
+    torch_output_size,
+)
+from course_utils.viz.conv_plots import plot_activations, plot_maps, plot_timings
+
+# Tests that inspect an animation's frames without rendering it to a movie.
+pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _gids(ax) -> Counter:
+    return Counter(p.get_gid() for p in ax.patches)
+
+
+def test_direct_conv_figure_has_every_cell():
+    fig = draw_conv(5, 3, padding=1, stride=2, position=4)
+    ax_in, ax_out = fig.axes
+    assert _gids(ax_in) == {"input": 25, "padding": 7 * 7 - 25, "kernel": 9, "kernel_outline": 1}
+    # F.conv2d on a 5x5 input with k=3, p=1, s=2 gives 3x3 outputs.
+    side = F.conv2d(torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), padding=1, stride=2).shape[-1]
+    assert _gids(ax_out) == {"output": side * side - 1, "output_current": 1}
+    current = next(p for p in ax_out.patches if p.get_gid() == "output_current")
+    assert current.get_xy() == (1, 1)  # position 4 of a 3x3 output is its centre
+    assert "3x3" in ax_out.get_title()
+
+
+def test_dilated_kernel_taps_are_spread_out():
+    fig = draw_conv(7, 3, dilation=2, position=0)
+    taps = sorted(p.get_xy() for p in fig.axes[0].patches if p.get_gid() == "kernel")
+    assert taps == [(c, r) for c in (0, 2, 4) for r in (0, 2, 4)]
+
+
+@pytest.mark.parametrize(
+    "n,k,padding,stride,dilation",
+    [(5, 3, 0, 1, 1), (6, 3, 1, 2, 1), (7, 2, 1, 3, 2), (9, 3, 2, 2, 3), (4, 4, 0, 1, 1)],
+)
+def test_kernel_taps_are_the_window_conv2d_reads(n, k, padding, stride, dilation):
+    layout = conv_layout(n, k, padding, stride, dilation)
+    assert (
+        layout.n_out
+        == F.conv2d(
+            torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, stride, padding, dilation
+        ).shape[-1]
+    )
+    # With distinct input values and an all-ones kernel, each output is the sum of its window.
+    x = torch.arange(1.0, n * n + 1).view(1, 1, n, n)
+    out = F.conv2d(x, torch.ones(1, 1, k, k), None, stride, padding, dilation)[0, 0].flatten()
+    padded = F.pad(x, (padding,) * 4)[0, 0]
+    for position in range(layout.n_out**2):
+        window = sum(padded[r, c] for r, c in layout.taps(position))
+        assert window == out[position]
+
+
+@pytest.mark.parametrize(
+    "n,k,padding,stride,dilation,output_padding",
+    [
+        (3, 3, 0, 1, 1, 0),
+        (3, 3, 1, 2, 1, 1),
+        (2, 3, 0, 2, 1, 0),
+        (4, 2, 1, 3, 2, 2),
+        (3, 4, 2, 2, 1, 1),
+    ],
+)
+def test_transposed_layout_is_the_equivalent_direct_convolution(
+    n, k, padding, stride, dilation, output_padding
+):
+    layout = conv_layout(n, k, padding, stride, dilation, True, output_padding)
+    torch.manual_seed(0)
+    x, w = torch.randn(1, 1, n, n), torch.randn(1, 1, k, k)
+    want = F.conv_transpose2d(
+        x, w, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
+    )
+    assert layout.n_out == want.shape[-1]
+    # Put the input on the drawn grid (zeros elsewhere) and run a stride-1 direct convolution
+    # with the flipped kernel: that must be exactly the transposed convolution.
+    grid = torch.zeros(layout.grid, layout.grid)
+    index = torch.tensor(layout.data)
+    grid[index[:, None], index[None, :]] = x[0, 0]
+    got = F.conv2d(grid[None, None], w.flip(-1, -2), dilation=dilation)
+    assert torch.allclose(got, want, atol=1e-5)
+    fig = draw_conv(n, k, padding, stride, dilation, True, output_padding)
+    counts = _gids(fig.axes[0])
+    assert counts["input"] == n * n
+    assert counts["inserted_zero"] == ((n - 1) * stride + 1) ** 2 - n * n
+    assert sum(counts.values()) - counts["kernel"] - 1 == layout.grid**2
+
+
+def test_bad_configurations_say_what_to_change():
+    with pytest.raises(ValueError, match="padded input has only 3"):
+        draw_conv(3, 5)
+    with pytest.raises(ValueError, match="output_padding only applies"):
+        draw_conv(5, 3, output_padding=1)
+    with pytest.raises(ValueError, match="smaller than stride"):
+        draw_conv(3, 3, stride=2, transposed=True, output_padding=2)
+    with pytest.raises(ValueError, match="0..8"):
+        draw_conv(5, 3, position=9)
+    with pytest.raises(ValueError, match="kernel size k must be an integer >= 1"):
+        draw_conv(5, 0)
+    with pytest.raises(ValueError, match="crop"):
+        draw_conv(3, 3, padding=3, transposed=True)
+
+
+def test_explorer_figure_never_raises():
+    fig = conv_explorer_figure(n=3, k=5)
+    assert any("not a valid convolution" in t.get_text() for t in fig.axes[0].texts)
+    fig = conv_explorer_figure(n=5, k=3, padding=1, position=80, output_padding=2)
+    assert _gids(fig.axes[1])["output_current"] == 1  # position wrapped, output_padding ignored
+
+
+def test_torch_output_size_matches_real_layers():
+    for n, k, p, s, d in [(32, 5, 2, 1, 1), (17, 3, 1, 2, 2), (10, 4, 0, 3, 1)]:
+        real = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, s, p, d)
+        assert torch_output_size(n, k, p, s, d) == real.shape[-1]
+    real = F.conv_transpose2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 3), None, 2, 1, 1)
+    assert torch_output_size(4, 3, 1, 2, transposed=True, output_padding=1) == real.shape[-1]
+
+
+def test_animation_visits_positions_in_order():
+    anim = conv_animation(5, 3, padding=1, stride=2, max_frames=4)
+    assert list(anim.new_frame_seq()) == [0, 1, 2, 3]
+    fig = anim._fig
+    anim._func(2)  # draw frame 2: two output cells done, the third current
+    counts = _gids(fig.axes[1])
+    assert counts == {"output": 8, "output_current": 1}
+    filled = [
+        p
+        for p in fig.axes[1].patches
+        if p.get_gid() == "output" and p.get_facecolor() != (1, 1, 1, 1)
+    ]
+    assert len(filled) == 2
+    plt.close(fig)
+
+
+def test_animation_html_is_self_contained_and_closes_its_figure():
+    html = conv_animation_html(4, 3, max_frames=3, dpi=40)
+    assert "<script" in html and html.count("data:image/png;base64") == 3
+    assert plt.get_fignums() == []
+
+
+def _line(ax, label: str):
+    (line,) = [line for line in ax.lines if line.get_label() == label]
+    return line.get_data()
+
+
+def test_activation_panels_hold_function_and_autograd_derivative():
+    fig = plot_activations({"ReLU": torch.relu, "ELU": F.elu}, lo=-2, hi=2, num=9)
+    relu_ax, elu_ax = fig.axes
+    x, y = _line(relu_ax, "f(x)")
+    _, dy = _line(relu_ax, "f'(x)")
+    assert np.allclose(y, np.maximum(x, 0)) and np.allclose(dy, (x > 0).astype(float))
+    x, dy = _line(elu_ax, "f'(x)")
+    assert np.allclose(dy, np.where(x > 0, 1.0, np.exp(x)))
+    with pytest.raises(ValueError, match="same shape|input's shape"):
+        plot_activations({"sum": lambda t: t.sum()})
+
+
+def test_timings_are_grouped_bars_on_a_log_scale():
+    times = {"naive": [10.0, float("nan")], "im2col": [0.1, 2.0], "F.conv2d": [0.05, 1.0]}
+    fig = plot_timings(times, ["small", "large"])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and len(ax.patches) == 6
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["small", "large"]
+    with pytest.raises(ValueError, match="2 times for 3 cases"):
+        plot_timings(times, ["a", "b", "c"])
+
+
+def test_maps_of_different_sizes_each_get_a_panel():
+    fig = plot_maps(
+        [torch.ones(7, 7), torch.zeros(3, 3), torch.rand(3, 4, 5)], ["a", "b", "c"], ncols=2
+    )
+    shown = [ax.images[0].get_array().shape for ax in fig.axes if ax.images]
+    assert shown == [(7, 7), (3, 3), (4, 5, 3)]
+    with pytest.raises(ValueError, match="expected \\[H, W\\] or \\[3, H, W\\]"):
+        plot_maps([torch.zeros(2, 3, 3)])
