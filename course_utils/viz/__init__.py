@@ -1,6 +1,7 @@
 """Figures for the whole course. Every function returns the matplotlib Figure (and Axes) it drew,
 so a notebook can show it, a widget can redraw it, and a test can inspect its artists."""
 
+from .conv_arithmetic import conv_animation_html, draw_conv  # noqa: F401 (conv arithmetic)
 from .curves import LivePlot, plot_history
 from .detection import draw_boxes, plot_pr_curve  # noqa: F401 (the box-drawing entry points)
 from .features import capture_activations, plot_feature_maps, plot_filters
