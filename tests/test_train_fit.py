@@ -214,3 +214,57 @@ def test_make_loader_seeded_shuffle_is_repeatable():
     a = [y.tolist() for _, y in make_loader(_data(), 8, seed=3, device="cpu")]
     b = [y.tolist() for _, y in make_loader(_data(), 8, seed=3, device="cpu")]
     assert a == b and not make_loader(_data(), 8, device="cpu").pin_memory
+
+
+def test_channels_last_on_cpu_gives_the_same_result():
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 3, 8, 8), torch.randint(0, 2, (16,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    results = []
+    for cl in (False, True):
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2))
+        fit(
+            model,
+            nn.CrossEntropyLoss(),
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            loader,
+            epochs=2,
+            channels_last=cl,
+            progress=False,
+            device="cpu",
+        )
+        results.append(model)
+    assert results[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(results[0].parameters(), results[1].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_amp_request_on_cpu_warns_and_trains_in_float32():
+    model, loader = _model(), DataLoader(_data(16), batch_size=8)
+    with pytest.warns(UserWarning, match="only used on CUDA"):
+        fit(
+            model,
+            nn.CrossEntropyLoss(),
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            loader,
+            epochs=1,
+            amp=True,
+            progress=False,
+            device="cpu",
+        )
+    assert model[0].weight.dtype == torch.float32
+
+
+def test_history_rows_stay_aligned():
+    h = History()
+    h.append({"epoch": 1, "train_loss": 0.5})
+    h.append({"epoch": 2, "train_loss": 0.4, "val_loss": 0.6})
+    assert (
+        h["train_loss"] == [0.5, 0.4]
+        and h["val_loss"][1] == 0.6
+        and h["val_loss"][0] != h["val_loss"][0]
+    )
+    assert h.best("train_loss") == (2, 0.4) and h.last("val_loss") == 0.6
+    with pytest.raises(KeyError, match="val_accuracy"):
+        h.last("val_accuracy")

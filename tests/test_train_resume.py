@@ -36,7 +36,7 @@ class Stop(Exception):
     pass
 
 
-def run(folder, epochs=3, stop_at=None, init_seed=0, resume=False, hard_exit=False, **kwargs):
+def run(folder, epochs=3, stop_at=None, init_seed=0, resume=False, workers=0, **kwargs):
     """3 epochs x 7 batches with dropout, shuffling, noisy data, Adam and a per-batch schedule;
     checkpoints every 3 steps. ``stop_at=k`` dies during the k-th loss computation."""
     torch.manual_seed(init_seed)
@@ -45,14 +45,12 @@ def run(folder, epochs=3, stop_at=None, init_seed=0, resume=False, hard_exit=Fal
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.7)
-    loader = DataLoader(NoisyPoints(), batch_size=4, shuffle=True)
+    loader = DataLoader(NoisyPoints(), batch_size=4, shuffle=True, num_workers=workers)
     calls = [0]
 
     def loss_fn(out, y):
         calls[0] += 1
         if calls[0] == stop_at:
-            if hard_exit:
-                os._exit(3)  # like a killed Colab runtime: no cleanup at all
             raise Stop
         return nn.functional.cross_entropy(out, y)
 
@@ -99,28 +97,31 @@ def test_resume_after_a_crash_is_exact(tmp_path, reference, stop_at):
     assert _strip_time(history) == _strip_time(ref_history)
 
 
+def test_resume_with_worker_processes_is_exact(tmp_path):
+    """Workers draw their seeds (and so the noise they add) from the epoch start's RNG."""
+    reference, _ = run(tmp_path / "ref", workers=2)
+    with pytest.raises(Stop):
+        run(tmp_path / "ck", stop_at=11, workers=2)
+    model, _ = run(tmp_path / "ck", init_seed=3, resume=True, workers=2)
+    assert _same(model, reference)
+
+
 def test_resume_in_a_fresh_process_is_exact(tmp_path, reference):
+    folder, out = tmp_path / "ck", tmp_path / "final.pt"
+    with pytest.raises(Stop):
+        run(folder, stop_at=11)
     script = tmp_path / "job.py"
     script.write_text(
         "import sys, torch\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_train_resume import run\n"
-        "stop = int(sys.argv[2])\n"
-        "# the resumed process starts from other seeds: the checkpoint must carry everything\n"
-        "seed = 0 if stop else 7\n"
-        "model, _ = run(sys.argv[1], stop_at=stop or None, init_seed=seed, resume=True, hard_exit=True)\n"
-        "torch.save(model.state_dict(), sys.argv[3])\n"
+        "# other seeds than the first run: the checkpoint must carry everything\n"
+        "model, _ = run(sys.argv[1], init_seed=7, resume=True)\n"
+        "torch.save(model.state_dict(), sys.argv[2])\n"
     )
-    folder, out = tmp_path / "ck", tmp_path / "final.pt"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    first = subprocess.run(
-        [sys.executable, script, folder, "11", out], env=env, capture_output=True
-    )
-    assert first.returncode == 3 and not out.exists(), first.stderr.decode()[-2000:]
-    second = subprocess.run(
-        [sys.executable, script, folder, "0", out], env=env, capture_output=True
-    )
-    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    done = subprocess.run([sys.executable, script, folder, out], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
     state = torch.load(out)
     for key, value in reference[0].state_dict().items():
         assert torch.equal(state[key], value), key
