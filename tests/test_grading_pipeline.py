@@ -19,7 +19,12 @@ pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading-pipeline")]
 
 
 def test_roundtrip_of_the_sample(sample_course, tmp_path):
-    result = roundtrip(sample_course, "sample_assignment", tmp_path / "rt", wrong=("sample", "square", ["test_square"]))
+    result = roundtrip(
+        sample_course,
+        "sample_assignment",
+        tmp_path / "rt",
+        wrong=("sample", "square", ["test_square"]),
+    )
     assert result.max_score == 5
     assert result.scores == {"source": 5, "blank": 0, "messy": 5, "wrong": 2}
     assert result.problems == []
@@ -46,7 +51,15 @@ def test_demo_batch_grades_every_case_and_exports(sample_course, tmp_path):
             zf.write(f, f.name)
     rows = {r.student_id: r for r in autograde(sample_course, "sample_assignment", archive, jobs=2)}
     scores = {sid: row.score for sid, row in rows.items()}
-    assert scores == {"alice": 5, "bob": 0, "carol": 3, "dave": 5, "erin": 5, "frank": 0, "grace": 0}
+    assert scores == {
+        "alice": 5,
+        "bob": 0,
+        "carol": 3,
+        "dave": 5,
+        "erin": 5,
+        "frank": 0,
+        "grace": 0,
+    }
     assert all(row.max_score == 5 for row in rows.values())
     assert rows["carol"].failed == ["test_relu"]
     assert "restored deleted test cell 'test_relu'" in rows["dave"].problems
@@ -84,9 +97,21 @@ def test_regrading_replaces_an_earlier_grade(sample_course, tmp_path):
 
 
 def test_cli_reports_bad_input_clearly(sample_course, capsys):
-    code = main(["--course-dir", str(sample_course.root), "autograde", "nope", "--submissions", "x"])
+    code = main(
+        ["--course-dir", str(sample_course.root), "autograde", "nope", "--submissions", "x"]
+    )
     assert code == 2
-    assert "unknown assignment 'nope'; known assignments: sample_assignment" in capsys.readouterr().err
-    code = main(["--course-dir", str(sample_course.root), "release", "--repo-url", "https://example.com/x/y"])
+    assert (
+        "unknown assignment 'nope'; known assignments: sample_assignment" in capsys.readouterr().err
+    )
+    code = main(
+        [
+            "--course-dir",
+            str(sample_course.root),
+            "release",
+            "--repo-url",
+            "https://example.com/x/y",
+        ]
+    )
     assert code == 2
     assert "Colab opens notebooks from GitHub only" in capsys.readouterr().err
