@@ -67,3 +67,14 @@ def test_collate_stacks_equal_sizes_and_lists_mixed_sizes():
     assert isinstance(images, list) and [im.shape[-1] for im in images] == [80, 10]
     with pytest.raises(ValueError, match="empty"):
         detection_collate([])
+
+
+def test_shapes_detection_applies_box_aware_transforms():
+    plain = ShapesDetection(2, image_size=64, seed=7)
+    flipped = ShapesDetection(2, image_size=64, seed=7, transforms=HorizontalFlip(p=1.0))
+    (image, target), (fimage, ftarget) = plain[1], flipped[1]
+    assert torch.equal(fimage, image.flip(-1))
+    mirrored = target["boxes"][:, [2, 1, 0, 3]] * torch.tensor([-1, 1, -1, 1]) + torch.tensor(
+        [64, 0, 64, 0]
+    )
+    assert torch.equal(ftarget["boxes"], mirrored)

@@ -42,6 +42,13 @@ def _bare_loop(model, loader, epochs, lr, clip=None, gamma=1.0):
     return model
 
 
+def _sgd_fit(model, loader, **kwargs):
+    """fit with cross-entropy, plain SGD (lr 0.1) and no progress bars unless asked."""
+    kwargs.setdefault("progress", False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return fit(model, nn.CrossEntropyLoss(), opt, loader, **kwargs)
+
+
 @pytest.mark.parametrize("clip", [None, 0.05])
 def test_fit_matches_the_bare_loop_exactly(clip):
     loader = DataLoader(_data(), batch_size=8, shuffle=False)
@@ -128,14 +135,7 @@ def test_nan_loss_stops_and_names_the_step():
     loader = DataLoader(TensorDataset(x, torch.zeros(32, dtype=torch.long)), batch_size=8)
     model = _model()
     with pytest.raises(FloatingPointError, match=r"at step 3 \(epoch 1, batch 3\)"):
-        fit(
-            model,
-            nn.CrossEntropyLoss(),
-            torch.optim.SGD(model.parameters(), lr=0.1),
-            loader,
-            epochs=2,
-            progress=False,
-        )
+        _sgd_fit(model, loader, epochs=2)
     assert all(torch.isfinite(p).all() for p in model.parameters()), "the NaN step was applied"
 
 
@@ -161,17 +161,10 @@ def test_model_computing_its_own_losses():
 def test_progress_bars_go_to_stderr_and_can_be_switched_off(capsys):
     loader = DataLoader(_data(16), batch_size=8)
     model = _model()
-    fit(
-        model,
-        nn.CrossEntropyLoss(),
-        torch.optim.SGD(model.parameters(), lr=0.1),
-        loader,
-        epochs=2,
-        progress=False,
-    )
+    _sgd_fit(model, loader, epochs=2)
     out = capsys.readouterr()
     assert out.err == "" and out.out == ""
-    fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), loader, epochs=2)
+    _sgd_fit(model, loader, epochs=2, progress=True)
     err = capsys.readouterr().err
     assert "epochs" in err and "2/2" in err and "loss=" in err
 
@@ -186,15 +179,7 @@ def test_live_plot_leaves_no_open_figures(monkeypatch):
     )
     model = _model()
     loader = DataLoader(_data(16), batch_size=8)
-    fit(
-        model,
-        nn.CrossEntropyLoss(),
-        torch.optim.SGD(model.parameters(), lr=0.1),
-        loader,
-        epochs=3,
-        live_plot=True,
-        progress=False,
-    )
+    _sgd_fit(model, loader, epochs=3, live_plot=True)
     assert seen == [1, 2, 3] and not plt.get_fignums()
 
 
@@ -224,16 +209,7 @@ def test_channels_last_on_cpu_gives_the_same_result():
     for cl in (False, True):
         torch.manual_seed(1)
         model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2))
-        fit(
-            model,
-            nn.CrossEntropyLoss(),
-            torch.optim.SGD(model.parameters(), lr=0.1),
-            loader,
-            epochs=2,
-            channels_last=cl,
-            progress=False,
-            device="cpu",
-        )
+        _sgd_fit(model, loader, epochs=2, channels_last=cl, device="cpu")
         results.append(model)
     assert results[1][0].weight.is_contiguous(memory_format=torch.channels_last)
     for a, b in zip(results[0].parameters(), results[1].parameters()):
@@ -243,16 +219,7 @@ def test_channels_last_on_cpu_gives_the_same_result():
 def test_amp_request_on_cpu_warns_and_trains_in_float32():
     model, loader = _model(), DataLoader(_data(16), batch_size=8)
     with pytest.warns(UserWarning, match="only used on CUDA"):
-        fit(
-            model,
-            nn.CrossEntropyLoss(),
-            torch.optim.SGD(model.parameters(), lr=0.1),
-            loader,
-            epochs=1,
-            amp=True,
-            progress=False,
-            device="cpu",
-        )
+        _sgd_fit(model, loader, epochs=1, amp=True, device="cpu")
     assert model[0].weight.dtype == torch.float32
 
 

@@ -8,8 +8,10 @@ are drawn log-uniformly, which gives many small objects as well as a few large o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -144,16 +146,17 @@ def visible_boxes(scene: Scene) -> np.ndarray:
 
 
 class _SceneDataset(Dataset):
-    """Shared arguments and validation of the scene datasets."""
+    """Shared arguments, validation and item assembly of the scene datasets."""
 
     def __init__(
         self,
         num_images: int,
-        image_size: int,
-        seed: int,
-        num_classes: int,
-        max_objects: int,
-        split: str,
+        image_size: int = 128,
+        seed: int = 0,
+        num_classes: int = len(SHAPE_CLASSES),
+        max_objects: int = 6,
+        split: str = "train",
+        transforms: Callable | None = None,
     ) -> None:
         if num_images < 0:
             raise ValueError(f"num_images must be >= 0, got {num_images}")
@@ -170,6 +173,7 @@ class _SceneDataset(Dataset):
         self.max_objects = max_objects
         self.classes = SHAPE_CLASSES[:num_classes]
         self._split_seed = seed_for(seed, split)
+        self.transforms = transforms
 
     def __len__(self) -> int:
         return self.num_images
@@ -180,6 +184,16 @@ class _SceneDataset(Dataset):
             raise IndexError(f"index {index} out of range for {self.num_images} images")
         rng = np.random.default_rng([*self._split_seed, index])
         return random_scene(rng, self.image_size, len(self.classes), 1, self.max_objects)
+
+    def target(self, scene: Scene) -> Any:
+        raise NotImplementedError  # each dataset defines its annotation
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+        scene = self.scene(index)
+        image, target = to_tensor_image(scene.image), self.target(scene)
+        if self.transforms is not None:
+            image, target = self.transforms(image, target)
+        return image, target
 
 
 class ShapesDetection(_SceneDataset):
@@ -203,29 +217,11 @@ class ShapesDetection(_SceneDataset):
             e.g. from `course_utils.data.transforms`.
     """
 
-    def __init__(
-        self,
-        num_images: int,
-        image_size: int = 128,
-        seed: int = 0,
-        num_classes: int = len(SHAPE_CLASSES),
-        max_objects: int = 6,
-        split: str = "train",
-        transforms=None,
-    ) -> None:
-        super().__init__(num_images, image_size, seed, num_classes, max_objects, split)
-        self.transforms = transforms
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        scene = self.scene(index)
-        target = {
+    def target(self, scene: Scene) -> dict[str, torch.Tensor]:
+        return {
             "boxes": torch.from_numpy(visible_boxes(scene)),
             "labels": torch.tensor([s.label for s in scene.specs], dtype=torch.int64),
         }
-        image = to_tensor_image(scene.image)
-        if self.transforms is not None:
-            image, target = self.transforms(image, target)
-        return image, target
 
 
 class ShapesSegmentation(_SceneDataset):
@@ -234,23 +230,11 @@ class ShapesSegmentation(_SceneDataset):
     Items are ``(image [3, H, W] float32 in [0, 1], mask [H, W] int64)``. Mask values:
     0 = background, ``c + 1`` = a pixel of class ``SHAPE_CLASSES[c]`` (1 = circle, 2 = square,
     ...), so a model needs ``num_classes + 1`` output channels. Arguments are those of
-    `ShapesDetection` (without ``transforms``); the same seed and split give the same images.
+    `ShapesDetection` (``transforms`` then receives ``(image, mask)``); the same seed and split
+    give the same images.
     """
 
-    def __init__(
-        self,
-        num_images: int,
-        image_size: int = 128,
-        seed: int = 0,
-        num_classes: int = len(SHAPE_CLASSES),
-        max_objects: int = 6,
-        split: str = "train",
-    ) -> None:
-        super().__init__(num_images, image_size, seed, num_classes, max_objects, split)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        scene = self.scene(index)
+    def target(self, scene: Scene) -> torch.Tensor:
         # lookup[k] is the class mask value of instance k (0 stays background)
         lookup = np.array([0] + [s.label + 1 for s in scene.specs], dtype=np.int64)
-        mask = torch.from_numpy(lookup[scene.instance])
-        return to_tensor_image(scene.image), mask
+        return torch.from_numpy(lookup[scene.instance])
