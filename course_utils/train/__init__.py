@@ -9,10 +9,11 @@ atomic checkpoints with exact resume, AMP and channels-last on CUDA, and DDP und
                   checkpoint_dir="checkpoints/lenet", resume=True)
 """
 
+from .batches import evaluate, move_to
 from .checkpoint import CheckpointError, CheckpointWarning, colab_drive_dir, load_latest
 from .history import History
 from .loaders import make_loader
-from .loop import evaluate, fit, move_to
+from .loop import fit
 from .metrics import accuracy
 
 __all__ = [

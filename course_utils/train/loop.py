@@ -13,11 +13,11 @@ ends with bit-identical weights to an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,108 +27,10 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ..env import get_device
 from . import distributed as D
-from .checkpoint import (
-    CheckpointError,
-    capture_rng,
-    load_latest,
-    restore_rng,
-    save_checkpoint,
-)
+from .batches import Metric, autocast, compute_loss, evaluate, grad_scaler, move_to, split_batch
+from .checkpoint import CheckpointError, capture_rng, load_latest, restore_rng, save_checkpoint
 from .history import History
 from .progress import Progress
-
-Metric = Callable[[Any, Any], float]
-
-
-def move_to(obj: Any, device: torch.device, channels_last: bool = False) -> Any:
-    """Tensors inside ``obj`` (nested lists, tuples, dicts) moved to ``device``.
-
-    Copies are non-blocking (they overlap with compute when the batch is in pinned memory);
-    4-D tensors become channels-last when asked.
-    """
-    if isinstance(obj, torch.Tensor):
-        obj = obj.to(device, non_blocking=True)
-        if channels_last and obj.ndim == 4 and obj.is_floating_point():
-            obj = obj.contiguous(memory_format=torch.channels_last)
-        return obj
-    if isinstance(obj, Mapping):
-        return {k: move_to(v, device, channels_last) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(move_to(v, device, channels_last) for v in obj)
-    return obj
-
-
-def _split_batch(batch: Any) -> tuple[Any, Any]:
-    if not (isinstance(batch, list | tuple) and len(batch) == 2):
-        raise TypeError(
-            "fit expects each batch to be (inputs, targets); got "
-            f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
-        )
-    return batch[0], batch[1]
-
-
-def _compute_loss(loss_fn, model: nn.Module, inputs: Any, targets: Any):
-    """``(total loss, outputs)``. Without ``loss_fn`` the model computes its own loss from
-    ``model(inputs, targets)`` (torchvision detection models return a dict of losses)."""
-    if loss_fn is None:
-        outputs = model(inputs, targets)
-        loss = outputs
-    else:
-        outputs = model(inputs)
-        loss = loss_fn(outputs, targets)
-    if isinstance(loss, Mapping):
-        loss = sum(loss.values())
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise TypeError(f"the loss must be a scalar tensor (or a dict of them); got {loss!r}")
-    return loss, outputs
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    loss_fn: Callable | None = None,
-    metrics: Mapping[str, Metric] | None = None,
-    device: str | torch.device | None = None,
-    amp_dtype: torch.dtype | None = None,
-) -> dict[str, float]:
-    """Average loss and metrics of ``model`` over ``loader``, weighted by batch size.
-
-    Returns ``{"loss": ..., "<metric>": ...}`` (``loss`` only when ``loss_fn`` is given). The
-    model is put in eval mode and left there.
-    """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.eval()
-    sums: dict[str, float] = {}
-    count = 0
-    autocast = _autocast(device, amp_dtype)
-    for batch in loader:
-        inputs, targets = move_to(_split_batch(batch), device)
-        with autocast:
-            outputs = model(inputs)
-            values = {"loss": float(loss_fn(outputs, targets))} if loss_fn is not None else {}
-        for name, metric in (metrics or {}).items():
-            values[name] = float(metric(outputs, targets))
-        n = len(inputs)
-        for name, value in values.items():
-            sums[name] = sums.get(name, 0.0) + value * n
-        count += n
-    if count == 0:
-        raise ValueError("the validation loader is empty")
-    return {name: total / count for name, total in sums.items()}
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def _grad_scaler(enabled: bool):
-    try:
-        return torch.amp.GradScaler("cuda", enabled=enabled)
-    except (AttributeError, TypeError):  # torch < 2.3
-        return torch.cuda.amp.GradScaler(enabled=enabled)
 
 
 def _loader_generators(loader: DataLoader) -> dict[str, torch.Generator]:
@@ -152,6 +54,175 @@ def _check_args(epochs: int, scheduler_step: str, checkpoint_unit: str, every: i
         raise ValueError(f"checkpoint_every must be >= 1, got {every}")
     if resume and ckdir is None:
         raise ValueError("resume=True needs checkpoint_dir: the folder to resume from")
+
+
+def _fresh_running() -> dict[str, float]:
+    return {"loss_sum": 0.0, "count": 0.0, "time": 0.0}
+
+
+@dataclass
+class _Run:
+    """Everything one `fit` call trains with, and where it is (what a checkpoint stores)."""
+
+    model: nn.Module  # the plain model (its state_dict is what checkpoints hold)
+    net: nn.Module  # what the batches go through: the model, or its DDP wrapper
+    loss_fn: Callable | None
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    loader: DataLoader
+    device: torch.device
+    info: D.DistInfo
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    grad_clip: float | None
+    scheduler_step: str
+    checkpoint_dir: Path | None
+    keep_checkpoints: int
+    log: Progress
+    history: History = field(default_factory=History)
+    pos: dict[str, int] = field(
+        default_factory=lambda: {"epoch": 0, "step": 0, "batch_in_epoch": 0}
+    )
+    running: dict[str, float] = field(default_factory=_fresh_running)
+    resumed: dict[str, Any] | None = None
+    epoch_rngs: list[dict[str, Any]] = field(default_factory=list)
+    last_saved: int = -1
+
+    def __post_init__(self) -> None:
+        self.generators = _loader_generators(self.loader)
+
+    def _own(self, states: list[dict[str, Any]]) -> dict[str, Any]:
+        """This rank's RNG state from a checkpoint (rank 0's if the job had fewer ranks)."""
+        return states[self.info.rank] if self.info.rank < len(states) else states[0]
+
+    def restore(self) -> None:
+        """Load the newest readable checkpoint, if any, into the model, optimizer, ... and RNGs."""
+        found = load_latest(self.checkpoint_dir)
+        if found is None:
+            self.log.write(f"no checkpoint in {self.checkpoint_dir}: starting from scratch")
+            return
+        state, path = found
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"{path} was written for a different model; use another checkpoint_dir or "
+                f"resume=False. Details: {exc}"
+            ) from exc
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.history = History(state["history"])
+        self.pos = {k: int(state[k]) for k in self.pos}
+        self.running = dict(state.get("running", _fresh_running()))
+        restore_rng(self._own(state["rng"]), self.generators)
+        self.resumed, self.last_saved = state, self.pos["step"]
+        self.log.write(
+            f"resuming from {path.name}: epoch {self.pos['epoch'] + 1}, "
+            f"batch {self.pos['batch_in_epoch'] + 1}, step {self.pos['step']}"
+        )
+
+    def checkpoint(self) -> None:
+        """Write the current state (rank 0 only; every rank's RNG state is gathered)."""
+        rngs = D.gather_object(capture_rng(self.generators), self.info)
+        if self.info.is_main:
+            state = {
+                **self.pos,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "scaler": self.scaler.state_dict(),
+                "rng": rngs,
+                "epoch_rng": self.epoch_rngs,
+                "running": dict(self.running),
+                "history": dict(self.history),
+            }
+            save_checkpoint(state, self.checkpoint_dir, keep=self.keep_checkpoints)
+        D.barrier(self.info)
+        self.last_saved = self.pos["step"]
+
+    def epoch_batches(self) -> Iterator[Any]:
+        """The current epoch's remaining batches, in the order an uninterrupted run sees them."""
+        skip = self.pos["batch_in_epoch"]
+        if skip == 0:
+            self.epoch_rngs = D.gather_object(capture_rng(self.generators), self.info)
+        else:  # resuming mid-epoch: replay the epoch's shuffle from its start
+            self.epoch_rngs = self.resumed["epoch_rng"]
+            restore_rng(self._own(self.epoch_rngs), self.generators)
+        if isinstance(self.loader.sampler, DistributedSampler):
+            self.loader.sampler.set_epoch(self.pos["epoch"])
+        batches = iter(self.loader)
+        for _ in range(skip):
+            next(batches)
+        if skip:
+            restore_rng(self._own(self.resumed["rng"]), self.generators)
+        return batches
+
+    def train_step(self, batch: Any) -> float:
+        """Forward, NaN check, backward, clip, optimizer (and per-batch scheduler) step."""
+        inputs, targets = move_to(split_batch(batch), self.device, self.channels_last)
+        with autocast(self.device, self.amp_dtype):
+            loss, _ = compute_loss(self.loss_fn, self.net, inputs, targets)
+        value = loss.item()
+        if not math.isfinite(value):
+            where = (
+                f" The last checkpoint is in {self.checkpoint_dir}." if self.checkpoint_dir else ""
+            )
+            raise FloatingPointError(
+                f"the loss became {value} at step {self.pos['step'] + 1} (epoch "
+                f"{self.pos['epoch'] + 1}, batch {self.pos['batch_in_epoch'] + 1}); training "
+                "stopped. Lower the learning rate, set grad_clip=1.0, or check that batch's "
+                f"inputs and targets.{where}"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None and self.scheduler_step == "batch":
+            self.scheduler.step()
+        n = len(inputs)
+        self.running["loss_sum"] += value * n
+        self.running["count"] += n
+        self.pos["step"] += 1
+        self.pos["batch_in_epoch"] += 1
+        return value
+
+    def end_epoch(self, val_loader: DataLoader | None, metrics) -> dict[str, float]:
+        """Record the epoch (train loss over all ranks, validation on rank 0), step the
+        per-epoch scheduler, and move to the next epoch."""
+        loss_sum, count = D.all_reduce_sum(
+            [self.running["loss_sum"], self.running["count"]], self.device
+        )
+        row = {
+            "epoch": self.pos["epoch"] + 1,
+            "train_loss": loss_sum / max(count, 1),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "time": self.running["time"],
+        }
+        if val_loader is not None:
+            values = None
+            if self.info.is_main:  # the plain model: rank 0 alone makes no collective calls
+                values = evaluate(
+                    self.model, val_loader, self.loss_fn, metrics, self.device, self.amp_dtype
+                )
+            row.update({f"val_{k}": v for k, v in D.broadcast_object(values, self.info).items()})
+            self.net.train()
+        self.history.append(row)
+        if self.scheduler is not None and self.scheduler_step == "epoch":
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(row.get("val_loss", row["train_loss"]))
+            else:
+                self.scheduler.step()
+        self.pos["epoch"] += 1
+        self.pos["batch_in_epoch"] = 0
+        self.running = _fresh_running()
+        return row
 
 
 def fit(
@@ -218,7 +289,6 @@ def fit(
     amp_dtype = None
     if (amp is None or amp) and cuda:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = _grad_scaler(amp_dtype == torch.float16)
     use_cl = bool(cuda if channels_last is None else channels_last)
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
@@ -231,145 +301,60 @@ def fit(
             model, device_ids=[device.index] if cuda else None
         )
         train_loader = D.shard_loader(train_loader, info, seed)
-    generators = _loader_generators(train_loader)
-
-    history = History()
-    pos = {"epoch": 0, "step": 0, "batch_in_epoch": 0}
-    running = {"loss_sum": 0.0, "count": 0.0, "time": 0.0}
-    resumed: dict[str, Any] | None = None
-    log = Progress(enabled=progress and info.is_main)
+    run = _Run(
+        model=model,
+        net=net,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=grad_scaler(amp_dtype == torch.float16),
+        loader=train_loader,
+        device=device,
+        info=info,
+        amp_dtype=amp_dtype,
+        channels_last=use_cl,
+        grad_clip=grad_clip,
+        scheduler_step=scheduler_step,
+        checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
+        keep_checkpoints=keep_checkpoints,
+        log=Progress(enabled=progress and info.is_main),
+    )
     if resume:
-        resumed = _restore(checkpoint_dir, model, optimizer, scheduler, scaler, info, log)
-        if resumed is not None:
-            history = History(resumed["history"])
-            pos = {k: int(resumed[k]) for k in pos}
-            running = dict(resumed.get("running", running))
-            restore_rng(_own(resumed["rng"], info), generators)
-
+        run.restore()
     live = None
     if live_plot and info.is_main:
         from ..viz.curves import LivePlot
 
         live = LivePlot()
-    last_saved = int(resumed["step"]) if resumed is not None else -1
-    epoch_rngs: list[dict[str, Any]] = []
-
-    def checkpoint() -> None:
-        nonlocal last_saved
-        rngs = D.gather_object(capture_rng(generators), info)
-        if info.is_main:
-            state = {
-                **pos,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "scaler": scaler.state_dict(),
-                "rng": rngs,
-                "epoch_rng": epoch_rngs,
-                "running": dict(running),
-                "history": dict(history),
-            }
-            save_checkpoint(state, checkpoint_dir, keep=keep_checkpoints)
-        D.barrier(info)
-        last_saved = pos["step"]
-
+    every_step = checkpoint_dir is not None and checkpoint_unit == "step"
+    every_epoch = checkpoint_dir is not None and checkpoint_unit == "epoch"
     try:
-        log.start(epochs, pos["epoch"])
-        while pos["epoch"] < epochs:
-            if pos["batch_in_epoch"] == 0:
-                epoch_rngs = D.gather_object(capture_rng(generators), info)
-            else:  # resuming mid-epoch: replay the epoch's shuffle from its start
-                epoch_rngs = resumed["epoch_rng"]
-                restore_rng(_own(epoch_rngs, info), generators)
-            if isinstance(train_loader.sampler, DistributedSampler):
-                train_loader.sampler.set_epoch(pos["epoch"])
-            batches = iter(train_loader)
-            for _ in range(pos["batch_in_epoch"]):
-                next(batches)
-            if pos["batch_in_epoch"]:
-                restore_rng(_own(resumed["rng"], info), generators)
-            net.train()
-            log.start_epoch(pos["epoch"], _len(train_loader), pos["batch_in_epoch"])
+        run.log.start(epochs, run.pos["epoch"])
+        while run.pos["epoch"] < epochs:
+            batches = run.epoch_batches()
+            run.net.train()
+            run.log.start_epoch(run.pos["epoch"], _len(train_loader), run.pos["batch_in_epoch"])
             started = time.perf_counter()
             for batch in batches:
-                inputs, targets = move_to(_split_batch(batch), device, use_cl)
-                with _autocast(device, amp_dtype):
-                    loss, _ = _compute_loss(loss_fn, net, inputs, targets)
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise FloatingPointError(
-                        f"the loss became {value} at step {pos['step'] + 1} (epoch "
-                        f"{pos['epoch'] + 1}, batch {pos['batch_in_epoch'] + 1}); training "
-                        "stopped. Lower the learning rate, set grad_clip=1.0, or check that "
-                        "batch's inputs and targets."
-                        + (
-                            f" The last checkpoint is in {checkpoint_dir}."
-                            if checkpoint_dir
-                            else ""
-                        )
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if grad_clip is not None:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                if scheduler is not None and scheduler_step == "batch":
-                    scheduler.step()
-                n = len(inputs)
-                running["loss_sum"] += value * n
-                running["count"] += n
-                pos["step"] += 1
-                pos["batch_in_epoch"] += 1
-                log.batch(value)
-                if (
-                    checkpoint_dir
-                    and checkpoint_unit == "step"
-                    and pos["step"] % checkpoint_every == 0
-                ):
-                    running["time"] += time.perf_counter() - started
+                run.log.batch(run.train_step(batch))
+                if every_step and run.pos["step"] % checkpoint_every == 0:
+                    run.running["time"] += time.perf_counter() - started
+                    run.checkpoint()
                     started = time.perf_counter()
-                    checkpoint()
-            running["time"] += time.perf_counter() - started
-            row = _end_of_epoch(
-                net,
-                model,
-                loss_fn,
-                optimizer,
-                val_loader,
-                metrics,
-                running,
-                pos,
-                device,
-                amp_dtype,
-                info,
-            )
-            history.append(row)
-            if scheduler is not None and scheduler_step == "epoch":
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    scheduler.step(row.get("val_loss", row["train_loss"]))
-                else:
-                    scheduler.step()
-            pos["epoch"] += 1
-            pos["batch_in_epoch"] = 0
-            running = {"loss_sum": 0.0, "count": 0.0, "time": 0.0}
-            log.end_epoch(row)
+            run.running["time"] += time.perf_counter() - started
+            row = run.end_epoch(val_loader, metrics)
+            run.log.end_epoch(row)
             if live is not None:
-                live.update(history)
-            if (
-                checkpoint_dir
-                and checkpoint_unit == "epoch"
-                and pos["epoch"] % checkpoint_every == 0
-            ):
-                checkpoint()
-        if checkpoint_dir and last_saved != pos["step"]:
-            checkpoint()
+                live.update(run.history)
+            if every_epoch and run.pos["epoch"] % checkpoint_every == 0:
+                run.checkpoint()
+        if checkpoint_dir is not None and run.last_saved != run.pos["step"]:
+            run.checkpoint()
     finally:
-        log.close()
+        run.log.close()
         if live is not None:
             live.close()
-    return history
+    return run.history
 
 
 def _len(loader: DataLoader) -> int | None:
@@ -377,54 +362,3 @@ def _len(loader: DataLoader) -> int | None:
         return len(loader)
     except TypeError:  # an iterable dataset without a length
         return None
-
-
-def _own(states: list[dict[str, Any]], info: D.DistInfo) -> dict[str, Any]:
-    """This rank's RNG state from a checkpoint (rank 0's if the job had fewer ranks)."""
-    return states[info.rank] if info.rank < len(states) else states[0]
-
-
-def _restore(folder, model, optimizer, scheduler, scaler, info, log) -> dict[str, Any] | None:
-    found = load_latest(folder)
-    if found is None:
-        log.write(f"no checkpoint in {folder}: starting from scratch")
-        return None
-    state, path = found
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{path} was written for a different model; use another checkpoint_dir or "
-            f"resume=False. Details: {exc}"
-        ) from exc
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    log.write(
-        f"resuming from {path.name}: epoch {state['epoch'] + 1}, "
-        f"batch {state['batch_in_epoch'] + 1}, step {state['step']}"
-    )
-    return state
-
-
-def _end_of_epoch(
-    net, model, loss_fn, optimizer, val_loader, metrics, running, pos, device, amp_dtype, info
-) -> dict[str, float]:
-    """The epoch's history row: train loss averaged over all ranks, then validation."""
-    loss_sum, count = D.all_reduce_sum([running["loss_sum"], running["count"]], device)
-    row = {
-        "epoch": pos["epoch"] + 1,
-        "train_loss": loss_sum / max(count, 1),
-        "lr": optimizer.param_groups[0]["lr"],
-        "time": running["time"],
-    }
-    if val_loader is not None:
-        values = None
-        if info.is_main:  # the unwrapped model: no collective calls from rank 0 alone
-            values = evaluate(model, val_loader, loss_fn, metrics, device, amp_dtype)
-        values = D.broadcast_object(values, info)
-        row.update({f"val_{k}": v for k, v in values.items()})
-        net.train()
-    return row
