@@ -35,6 +35,13 @@ def test_capture_activations_matches_direct_computation():
         capture_activations(model, x, ["conv9"])
 
 
+def test_capture_leaves_batch_norm_statistics_and_mode_alone():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    before = model[1].running_mean.clone()
+    capture_activations(model, torch.rand(1, 3, 6, 6), ["1"])
+    assert torch.equal(model[1].running_mean, before) and model.training
+
+
 def test_feature_map_panels_hold_each_channel():
     model, x = _model(), torch.rand(3, 12, 12)
     fig, axes = plot_feature_maps(model, x, "1", max_maps=5, ncols=4)

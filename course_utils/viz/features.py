@@ -36,7 +36,8 @@ def capture_activations(
         layers: names from ``model.named_modules()``.
     Returns:
         layer name -> its output tensor (detached), e.g. Tensor[N, C_l, H_l, W_l].
-    The model's train/eval mode is left as it was.
+    The forward pass runs in eval mode (no dropout, no batch-norm statistics updates); the
+    model's train/eval mode is restored afterwards.
     """
     captured: dict[str, torch.Tensor] = {}
     hooks = [
@@ -45,9 +46,12 @@ def capture_activations(
         )
         for name in layers
     ]
+    was_training = model.training
+    model.eval()
     try:
         model(inputs)
     finally:
+        model.train(was_training)
         for hook in hooks:
             hook.remove()
     return captured
