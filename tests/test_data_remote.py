@@ -51,6 +51,16 @@ def test_unreachable_host_check_uses_a_short_timeout():
     assert time.perf_counter() - start < 3
 
 
+def test_hanging_name_resolution_does_not_hang_the_check(monkeypatch):
+    def stuck(*args, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(remote.socket, "create_connection", stuck)
+    start = time.perf_counter()
+    assert not remote.host_reachable("https://example.invalid/x", timeout=0.2)
+    assert time.perf_counter() - start < 2
+
+
 def test_cached_dataset_loads_without_network(tmp_path, monkeypatch):
     """A pre-populated cache (torchvision's pickled batch layout) is used as is."""
     folder = tmp_path / "cifar-10-batches-py"

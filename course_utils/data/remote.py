@@ -9,6 +9,7 @@ try a TCP connection to the host with a short timeout, and turn every network fa
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.error
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,14 +29,26 @@ class DatasetUnavailable(RuntimeError):
 
 
 def host_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
-    """True when a TCP connection to ``url``'s host opens within ``timeout`` seconds."""
+    """True when a TCP connection to ``url``'s host opens within about ``timeout`` seconds.
+
+    The probe runs in a daemon thread because name resolution ignores socket timeouts: a
+    broken DNS setup must not stall a notebook either.
+    """
     parsed = urlparse(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    result: dict[str, bool] = {}
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((parsed.hostname, port), timeout=timeout):
+                result["ok"] = True
+        except OSError:
+            result["ok"] = False
+
+    thread = threading.Thread(target=probe, name="course-reachability", daemon=True)
+    thread.start()
+    thread.join(2 * timeout)  # resolution plus connection
+    return result.get("ok", False)
 
 
 @contextmanager
