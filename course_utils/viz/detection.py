@@ -234,8 +234,10 @@ def pr_threshold_figure(
     if kept:
         p, r = float(curve.precision[kept - 1]), float(curve.recall[kept - 1])
         axes[0, 0].plot([r], [p], "o", color=FP_COLOR, markersize=8)
+        # keep the label inside the axes whichever corner the point sits in
+        offset = (-52 if r > 0.6 else 6, -28 if p > 0.5 else 6)
         axes[0, 0].annotate(
-            f"P={p:.2f}\nR={r:.2f}", (r, p), textcoords="offset points", xytext=(6, 6), fontsize=8
+            f"P={p:.2f}\nR={r:.2f}", (r, p), textcoords="offset points", xytext=offset, fontsize=8
         )
     for i in range(shown):
         ax = axes[0, i + 1]
