@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	@if [ -d .git ] && [ -z "$$CI" ]; then $(BIN)/pre-commit install > /dev/null && echo "pre-commit hooks installed"; fi
 
+# JupyterLab rooted at the nbgrader course root (so the instructor's formgrader works too),
+# opening on the student versions.
 lab: setup
 	$(BIN)/course release
-	$(BIN)/jupyter lab --notebook-dir=grading/release
+	cd grading && ../$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/release $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The whole suite: unit tests, every notebook in FAST mode, grading round trips, lint.
 test: setup
