@@ -62,7 +62,11 @@ def training_rate(image_size: int, seconds: float, batch_size: int = 64) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for training")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"training on {torch.get_num_threads()} torch thread(s); generation in one process")
     cases = [
         ("ShapesClassification", ShapesClassification(10_000, image_size=32), 32),
         ("ShapesDetection", ShapesDetection(10_000, image_size=128), 128),

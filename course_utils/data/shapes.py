@@ -10,6 +10,7 @@ belongs to it when its centre is inside (even-odd rule).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,17 +98,18 @@ def shape_window(spec: ShapeSpec, height: int, width: int) -> tuple[np.ndarray, 
     else:
         lo_x, lo_y = verts.min(axis=0)
         hi_x, hi_y = verts.max(axis=0)
-    x0 = int(np.clip(np.floor(lo_x - 0.5), 0, width))
-    x1 = int(np.clip(np.ceil(hi_x + 0.5), x0, width))
-    y0 = int(np.clip(np.floor(lo_y - 0.5), 0, height))
-    y1 = int(np.clip(np.ceil(hi_y + 0.5), y0, height))
+    # plain-Python clamping: np.clip on scalars costs more than the rasterisation of a small shape
+    x0 = min(max(math.floor(lo_x - 0.5), 0), width)
+    x1 = min(max(math.ceil(hi_x + 0.5), x0), width)
+    y0 = min(max(math.floor(lo_y - 0.5), 0), height)
+    y1 = min(max(math.ceil(hi_y + 0.5), y0), height)
     ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
     xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5
     if verts.size == 0:
         return (xs - spec.cx) ** 2 + (ys - spec.cy) ** 2 <= spec.radius**2, y0, x0
     inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    ax, ay = verts[:, 0], verts[:, 1]
-    bx, by = np.roll(ax, -1), np.roll(ay, -1)
+    ax, ay = verts[:, 0].tolist(), verts[:, 1].tolist()
+    bx, by = ax[1:] + ax[:1], ay[1:] + ay[:1]  # each edge runs from vertex i to vertex i + 1
     for vax, vay, vbx, vby in zip(ax, ay, bx, by):
         if vay == vby:
             continue
