@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import gc
+import warnings
 from collections import Counter
 
 import matplotlib.pyplot as plt
@@ -20,10 +22,12 @@ from course_utils.viz.conv_arithmetic import (
     draw_conv,
     torch_output_size,
 )
-from course_utils.viz.conv_plots import plot_activations, plot_maps, plot_timings
-
-# Tests that inspect an animation's frames without rendering it to a movie.
-pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+from course_utils.viz.conv_plots import (
+    filter_response_figure,
+    plot_activations,
+    plot_maps,
+    plot_timings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -153,6 +157,10 @@ def test_animation_visits_positions_in_order():
     ]
     assert len(filled) == 2
     plt.close(fig)
+    with warnings.catch_warnings():  # inspected frame by frame, never rendered as a movie
+        warnings.simplefilter("ignore", UserWarning)
+        del anim
+        gc.collect()
 
 
 def test_animation_html_is_self_contained_and_closes_its_figure():
@@ -196,3 +204,18 @@ def test_maps_of_different_sizes_each_get_a_panel():
     assert shown == [(7, 7), (3, 3), (4, 5, 3)]
     with pytest.raises(ValueError, match="expected \\[H, W\\] or \\[3, H, W\\]"):
         plot_maps([torch.zeros(2, 3, 3)])
+
+
+def test_filter_response_is_conv2d_with_same_padding():
+    torch.manual_seed(0)
+    image, kernel = torch.rand(9, 12), torch.randn(3, 3)
+    fig = filter_response_figure(image, kernel, stride=2, title="k")
+    ax_k, ax_in, ax_out = fig.axes
+    want = F.conv2d(image[None, None], kernel[None, None], stride=2, padding=1)[0, 0]
+    assert np.allclose(ax_out.images[0].get_array(), want.numpy(), atol=1e-6)
+    assert ax_out.images[0].get_array().shape == (5, 6)
+    assert len(ax_k.texts) == 9 and ax_k.get_title() == "k"
+    with pytest.raises(ValueError, match="odd-sized kernel"):
+        filter_response_figure(image, torch.ones(2, 2))
+    with pytest.raises(ValueError, match="image must be"):
+        filter_response_figure(torch.rand(3, 9, 12), kernel)

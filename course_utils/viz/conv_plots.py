@@ -1,5 +1,5 @@
 """Figures of the convolution notebooks: activations with their derivatives, timing comparisons,
-and panels of 2-D maps (filters, filtered images, feature maps)."""
+panels of 2-D maps (filters, filtered images, feature maps) and one filter's response."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from .style import color, subplots
@@ -148,4 +149,48 @@ def plot_maps(
             ax.imshow(image, cmap=cmap, **kwargs)
         if titles is not None:
             ax.set_title(titles[index], fontsize=9)
+    return fig
+
+
+def filter_response_figure(
+    image: torch.Tensor,
+    kernel: torch.Tensor,
+    stride: int = 1,
+    title: str = "filter",
+    size: float = 3.0,
+) -> Figure:
+    """A grayscale image, a 2-D filter and the filter's response (``F.conv2d``, "same" padding).
+
+    Args:
+        image: Tensor[H, W] (or [1, H, W]) in [0, 1].
+        kernel: Tensor[kh, kw], odd sizes (so "same" padding is symmetric).
+        stride: the convolution's stride; the response shrinks by about this factor.
+    Returns:
+        the Figure: filter (red positive, blue negative), input, response (own scale).
+    """
+    image = image[0] if image.ndim == 3 and image.shape[0] == 1 else image
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(
+            f"image must be [H, W] and kernel [kh, kw], got {tuple(image.shape)} and "
+            f"{tuple(kernel.shape)}"
+        )
+    if kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
+        raise ValueError(f"use an odd-sized kernel for 'same' padding, got {tuple(kernel.shape)}")
+    padding = (kernel.shape[0] // 2, kernel.shape[1] // 2)
+    weight = kernel.to(image.dtype)[None, None]
+    response = F.conv2d(image[None, None], weight, stride=stride, padding=padding)[0, 0]
+    fig, (ax_k, ax_in, ax_out) = subplots(1, 3, size=size)
+    kernel_np, image_np, response_np = (_as_numpy(t) for t in (kernel, image, response))
+    limit = float(np.abs(kernel_np).max()) or 1.0
+    ax_k.imshow(kernel_np, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    for (r, c), value in np.ndenumerate(kernel_np):
+        ax_k.text(c, r, f"{value:.2g}", ha="center", va="center", fontsize=8)
+    ax_k.set_title(title)
+    ax_in.imshow(image_np, cmap="gray", vmin=0, vmax=1)
+    ax_in.set_title(f"input {image.shape[0]}x{image.shape[1]}")
+    ax_out.imshow(response_np, cmap="gray")
+    ax_out.set_title(f"response {response.shape[0]}x{response.shape[1]} (stride {stride})")
+    for ax in (ax_k, ax_in, ax_out):
+        ax.set_xticks([])
+        ax.set_yticks([])
     return fig
