@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,10 @@ from torch.utils.data import Dataset
 from .shapes import (
     SHAPE_CLASSES,
     ShapeSpec,
+    hue_color,
     seed_for,
     shape_window,
+    textured_background,
     to_tensor_image,
 )
 
@@ -44,44 +45,6 @@ class Scene:
     specs: list[ShapeSpec]
     instance: np.ndarray
     windows: list[tuple[int, int, int, int]]
-
-
-def hue_color(hue: float, strength: float) -> tuple[float, float, float]:
-    """A saturated RGB colour for ``hue`` in [0, 1); ``strength`` in [0, 1] sets saturation."""
-    k = (np.array([5.0, 3.0, 1.0]) + (hue % 1.0) * 6) % 6
-    rgb = 1.0 - np.clip(np.minimum(k, 4 - k), 0, 1) * strength
-    return tuple(float(v) for v in rgb)
-
-
-@lru_cache(maxsize=8)
-def _noise_bank(height: int, width: int) -> np.ndarray:
-    """``[2H, 2W, 3]`` float32 Gaussian noise (sigma 0.04), made once per image size.
-
-    Drawing fresh noise for every pixel of every image was the slowest part of generation;
-    a random window into this fixed bank looks the same and costs one slice.
-    """
-    bank = np.random.default_rng(0x5EED).standard_normal((2 * height, 2 * width, 3), np.float32)
-    bank *= 0.04
-    bank.setflags(write=False)
-    return bank
-
-
-def textured_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A muted ``[H, W, 3]`` float32 background: gradient and pixel noise, half the time with
-    faint stripes."""
-    base = rng.uniform(0.0, 0.45, size=3).astype(np.float32)
-    tilt = rng.uniform(-0.2, 0.2, size=3).astype(np.float32)
-    oy, ox = rng.integers(0, height), rng.integers(0, width)
-    image = _noise_bank(height, width)[oy : oy + height, ox : ox + width] + base
-    image += np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None] * tilt
-    if rng.random() < 0.5:
-        period = rng.uniform(4.0, 16.0)
-        theta = rng.uniform(0, np.pi)
-        wave = 2 * np.pi / period
-        xs = np.arange(width, dtype=np.float32) * np.float32(wave * np.cos(theta))
-        ys = np.arange(height, dtype=np.float32) * np.float32(wave * np.sin(theta))
-        image += np.float32(rng.uniform(0.03, 0.08)) * np.sin(ys[:, None] + xs[None, :])[..., None]
-    return np.clip(image, 0.0, 1.0, out=image)
 
 
 def random_scene(

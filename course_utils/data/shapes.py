@@ -10,8 +10,10 @@ belongs to it when its centre is inside (even-odd rule).
 
 from __future__ import annotations
 
+import cmath
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -19,10 +21,12 @@ from torch.utils.data import Dataset
 
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+_BLOCK = 256  # ShapesClassification draws its random numbers per block of this many items
 
 
 def seed_for(seed: int, split: str) -> tuple[int, ...]:
-    """Entropy prefix of a split's random stream; item ``i`` uses ``default_rng([*prefix, i])``.
+    """Entropy prefix of a split's random stream: ``default_rng([*prefix, i])`` generates item
+    ``i`` of a scene dataset, or block ``i`` of 256 items of `ShapesClassification`.
 
     The train split uses ``(seed,)`` alone; the others add a word no item index reaches
     (2**32 - 1 - k), so the splits of one seed never share an image.
@@ -45,44 +49,35 @@ class ShapeSpec:
     color: tuple[float, float, float]
 
 
+def _unit_shapes() -> dict[str, np.ndarray]:
+    """Vertices of each polygonal shape at radius 1 and angle 0, as complex numbers x + iy."""
+    k4, k3, k10 = np.arange(4), np.arange(3), np.arange(10)
+    w = 0.35
+    cross = [(-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1), (-w, w),
+             (-1, w), (-1, -w), (-w, -w)]  # fmt: skip
+    return {
+        "square": np.exp(1j * (np.pi / 4 + k4 * np.pi / 2)),
+        "triangle": np.exp(1j * (-np.pi / 2 + k3 * 2 * np.pi / 3)),
+        "star": np.where(k10 % 2 == 0, 1.0, 0.45) * np.exp(1j * (-np.pi / 2 + k10 * np.pi / 5)),
+        "cross": np.array([complex(x, y) for x, y in cross]),
+    }
+
+
+_UNIT = _unit_shapes()
+
+
+def _vertices(label: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray | None:
+    """Complex vertices ``[V]`` of a polygonal shape (scaled, rotated, moved); None for a circle."""
+    unit = _UNIT.get(SHAPE_CLASSES[label])
+    if unit is None:
+        return None
+    return complex(cx, cy) + unit * (r * cmath.exp(1j * angle))
+
+
 def _polygon(label: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray:
     """Vertices ``[V, 2]`` (x, y) of a polygonal shape, or an empty array for the circle."""
-    name = SHAPE_CLASSES[label]
-    if name == "circle":
-        return np.zeros((0, 2))
-    if name == "square":
-        t = angle + np.pi / 4 + np.arange(4) * np.pi / 2
-        radii = np.full(4, r)
-    elif name == "triangle":
-        t = angle - np.pi / 2 + np.arange(3) * 2 * np.pi / 3
-        radii = np.full(3, r)
-    elif name == "star":
-        t = angle - np.pi / 2 + np.arange(10) * np.pi / 5
-        radii = np.where(np.arange(10) % 2 == 0, r, 0.45 * r)
-    elif name == "cross":
-        w = 0.35 * r
-        pts = np.array(
-            [
-                (-w, -r),
-                (w, -r),
-                (w, -w),
-                (r, -w),
-                (r, w),
-                (w, w),
-                (w, r),
-                (-w, r),
-                (-w, w),
-                (-r, w),
-                (-r, -w),
-                (-w, -w),
-            ]
-        )
-        c, s = np.cos(angle), np.sin(angle)
-        rot = pts @ np.array([[c, s], [-s, c]])
-        return rot + np.array([cx, cy])
-    else:  # pragma: no cover - guarded by SHAPE_CLASSES
-        raise ValueError(f"unknown shape {name}")
-    return np.stack([cx + radii * np.cos(t), cy + radii * np.sin(t)], axis=1)
+    z = _vertices(label, cx, cy, r, angle)
+    return np.zeros((0, 2)) if z is None else np.stack([z.real, z.imag], axis=1)
 
 
 def shape_window(spec: ShapeSpec, height: int, width: int) -> tuple[np.ndarray, int, int]:
@@ -91,32 +86,31 @@ def shape_window(spec: ShapeSpec, height: int, width: int) -> tuple[np.ndarray, 
     Only the window that can contain the shape is rasterised, which keeps small shapes in large
     images cheap; ``mask`` covers rows ``y0:y0+h`` and columns ``x0:x0+w`` of the image.
     """
-    verts = _polygon(spec.label, spec.cx, spec.cy, spec.radius, spec.angle)
-    if verts.size == 0:  # circle
+    z = _vertices(spec.label, spec.cx, spec.cy, spec.radius, spec.angle)
+    if z is None:  # circle
         lo_x, hi_x = spec.cx - spec.radius, spec.cx + spec.radius
         lo_y, hi_y = spec.cy - spec.radius, spec.cy + spec.radius
     else:
-        lo_x, lo_y = verts.min(axis=0)
-        hi_x, hi_y = verts.max(axis=0)
+        lo_x, hi_x, lo_y, hi_y = z.real.min(), z.real.max(), z.imag.min(), z.imag.max()
     # plain-Python clamping: np.clip on scalars costs more than the rasterisation of a small shape
     x0 = min(max(math.floor(lo_x - 0.5), 0), width)
     x1 = min(max(math.ceil(hi_x + 0.5), x0), width)
     y0 = min(max(math.floor(lo_y - 0.5), 0), height)
     y1 = min(max(math.ceil(hi_y + 0.5), y0), height)
-    ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5
-    xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5
-    if verts.size == 0:
+    ys = np.arange(y0 + 0.5, y1, dtype=np.float64)[:, None]
+    xs = np.arange(x0 + 0.5, x1, dtype=np.float64)[None, :]
+    if z is None:
         return (xs - spec.cx) ** 2 + (ys - spec.cy) ** 2 <= spec.radius**2, y0, x0
-    inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    ax, ay = verts[:, 0].tolist(), verts[:, 1].tolist()
-    bx, by = ax[1:] + ax[:1], ay[1:] + ay[:1]  # each edge runs from vertex i to vertex i + 1
-    for vax, vay, vbx, vby in zip(ax, ay, bx, by):
-        if vay == vby:
-            continue
-        crosses = (vay > ys) != (vby > ys)
-        x_at = vax + (ys - vay) * (vbx - vax) / (vby - vay)
-        inside ^= crosses & (xs < x_at)
-    return inside, y0, x0
+    # Even-odd rule, all edges at once: edge e runs from vertex e to vertex e + 1; a pixel is
+    # inside when a ray to its left crosses an odd number of edges. Edges lie on axis 0, so the
+    # final XOR runs over whole [h, w] planes.
+    zb = np.concatenate((z[1:], z[:1]))
+    ax, ay = z.real[:, None, None], z.imag[:, None, None]  # [E, 1, 1]
+    bx, by = zb.real[:, None, None], zb.imag[:, None, None]
+    crosses = (ay > ys) != (by > ys)  # [E, h, 1]; horizontal edges never cross
+    slope = (bx - ax) / np.where(ay == by, 1.0, by - ay)
+    hits = crosses & (xs < ax + (ys - ay) * slope)  # [E, h, w]
+    return np.bitwise_xor.reduce(hits, axis=0), y0, x0
 
 
 def shape_mask(spec: ShapeSpec, height: int, width: int) -> np.ndarray:
@@ -136,27 +130,68 @@ def shape_box(spec: ShapeSpec, height: int, width: int) -> tuple[float, float, f
     return (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1))
 
 
-def random_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A muted background ``[H, W, 3]`` in [0, 1]: a colour gradient plus pixel noise."""
-    base = rng.uniform(0.0, 0.45, size=3)
-    tilt = rng.uniform(-0.2, 0.2, size=3)
-    ramp = np.linspace(0.0, 1.0, width)[None, :, None] * tilt
-    noise = rng.normal(0.0, 0.04, size=(height, width, 3))
-    return np.clip(base + ramp + noise, 0.0, 1.0)
+@lru_cache(maxsize=8)
+def _noise_bank(height: int, width: int) -> np.ndarray:
+    """``[2H, 2W, 3]`` float32 Gaussian noise (sigma 0.04), made once per image size.
+
+    Drawing fresh noise for every pixel of every image was the slowest part of generation;
+    a random window into this fixed bank looks the same and costs one slice.
+    """
+    bank = np.random.default_rng(0x5EED).standard_normal((2 * height, 2 * width, 3), np.float32)
+    bank *= 0.04
+    bank.setflags(write=False)
+    return bank
 
 
-def random_color(rng: np.random.Generator) -> tuple[float, float, float]:
-    """A saturated, bright colour that stands out from the muted backgrounds."""
-    hue = rng.uniform(0, 1)
-    k = (np.array([5.0, 3.0, 1.0]) + hue * 6) % 6
-    rgb = 1.0 - np.clip(np.minimum(k, 4 - k), 0, 1) * rng.uniform(0.6, 0.9)
-    return tuple(float(v) for v in rgb)
+@lru_cache(maxsize=8)
+def _ramp(width: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, width, dtype=np.float32)[:, None]  # [W, 1]
+
+
+BACKGROUND_DRAWS = 12  # uniforms that define one background
+
+
+def background_from(u: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A muted ``[H, W, 3]`` float32 background from ``BACKGROUND_DRAWS`` uniforms in [0, 1):
+    a colour gradient and pixel noise, half the time with faint stripes."""
+    base, tilt = 0.45 * u[0:3], 0.4 * u[3:6] - 0.2
+    oy, ox = int(u[6] * height), int(u[7] * width)
+    shade = (base + _ramp(width) * tilt).astype(np.float32)  # [W, 3]
+    image = _noise_bank(height, width)[oy : oy + height, ox : ox + width] + shade
+    if u[8] < 0.5:
+        wave = 2 * np.pi / (4.0 + 12.0 * u[9])  # stripe period 4 to 16 pixels
+        theta = np.pi * u[10]
+        xs = np.arange(width, dtype=np.float32) * np.float32(wave * math.cos(theta))
+        ys = np.arange(height, dtype=np.float32) * np.float32(wave * math.sin(theta))
+        amp = np.float32(0.03 + 0.05 * u[11])
+        image += amp * np.sin(ys[:, None] + xs[None, :])[..., None]
+    return np.clip(image, 0.0, 1.0, out=image)
+
+
+def textured_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """`background_from` with uniforms drawn from ``rng``."""
+    return background_from(rng.random(BACKGROUND_DRAWS), height, width)
+
+
+def hue_color(hue: float, strength: float) -> tuple[float, float, float]:
+    """A saturated RGB colour for ``hue`` in [0, 1); ``strength`` in [0, 1] sets saturation.
+
+    Bright and saturated, so shapes stand out from the muted backgrounds.
+    """
+    h6 = (hue % 1.0) * 6
+    out = []
+    for offset in (5.0, 3.0, 1.0):
+        k = (offset + h6) % 6
+        out.append(1.0 - min(max(min(k, 4 - k), 0.0), 1.0) * strength)
+    return (out[0], out[1], out[2])
 
 
 def paint(image: np.ndarray, spec: ShapeSpec) -> np.ndarray:
     """Paint one shape onto ``image`` (``[H, W, 3]``, modified in place); return its mask."""
-    mask = shape_mask(spec, image.shape[0], image.shape[1])
-    image[mask] = spec.color
+    window, y0, x0 = shape_window(spec, image.shape[0], image.shape[1])
+    image[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]][window] = spec.color
+    mask = np.zeros(image.shape[:2], dtype=bool)
+    mask[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]] = window
     return mask
 
 
@@ -199,6 +234,7 @@ class ShapesClassification(Dataset):
         self.classes = SHAPE_CLASSES[:num_classes]
         self.split = split
         self._split_seed = seed_for(seed, split)
+        self._tables: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self.num_images
@@ -206,19 +242,34 @@ class ShapesClassification(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         if not 0 <= index < self.num_images:
             raise IndexError(f"index {index} out of range for {self.num_images} images")
-        rng = np.random.default_rng([*self._split_seed, index])
+        u = self._uniforms(index)
         size = self.image_size
-        image = random_background(rng, size, size)
-        label = int(rng.integers(len(self.classes)))
-        radius = rng.uniform(0.22, 0.4) * size
+        image = background_from(u, size, size)
+        u = u[BACKGROUND_DRAWS:]
+        radius = (0.22 + 0.18 * u[1]) * size
         margin = radius * 1.05
         spec = ShapeSpec(
-            label=label,
-            cx=float(rng.uniform(margin, size - margin)),
-            cy=float(rng.uniform(margin, size - margin)),
+            label=int(u[0] * len(self.classes)),
+            cx=float(margin + u[2] * (size - 2 * margin)),
+            cy=float(margin + u[3] * (size - 2 * margin)),
             radius=float(radius),
-            angle=float(rng.uniform(0, 2 * np.pi)),
-            color=random_color(rng),
+            angle=float(u[4] * 2 * np.pi),
+            color=hue_color(u[5], 0.6 + 0.3 * u[6]),
         )
-        paint(image, spec)
-        return to_tensor_image(image), label
+        window, y0, x0 = shape_window(spec, size, size)
+        image[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]][window] = spec.color
+        return to_tensor_image(image), spec.label
+
+    def _uniforms(self, index: int) -> np.ndarray:
+        """The uniforms defining item ``index``: row ``index % 256`` of a table drawn per
+        block of 256 items from ``(seed, split, block)`` (one generator per block, not per
+        item, keeps generation fast; items stay independent of access order)."""
+        block, row = divmod(index, _BLOCK)
+        table = self._tables.get(block)
+        if table is None:
+            rng = np.random.default_rng([*self._split_seed, block])
+            table = rng.random((_BLOCK, BACKGROUND_DRAWS + 7))
+            if len(self._tables) >= 64:  # bound the memory of huge datasets (~2.5 MB)
+                self._tables.clear()
+            self._tables[block] = table
+        return table[row]
