@@ -192,6 +192,7 @@ def test_timings_are_grouped_bars_on_a_log_scale():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and len(ax.patches) == 6
     assert [t.get_text() for t in ax.get_xticklabels()] == ["small", "large"]
+    assert [t.get_text() for t in ax.texts] == ["not run"]
     with pytest.raises(ValueError, match="2 times for 3 cases"):
         plot_timings(times, ["a", "b", "c"])
 

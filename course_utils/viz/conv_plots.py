@@ -77,7 +77,8 @@ def plot_timings(
     """Grouped bars of measured times on a log scale: one group per case, one bar per method.
 
     Args:
-        times: method name -> one time per case (same order as ``cases``).
+        times: method name -> one time per case (same order as ``cases``); NaN marks a
+            method that was not run on a case (shown as "not run").
         cases: a label per case (e.g. the input size).
     """
     for name, values in times.items():
@@ -87,9 +88,20 @@ def plot_timings(
     width = 0.8 / max(len(times), 1)
     centers = np.arange(len(cases))
     for i, (name, values) in enumerate(times.items()):
-        ax.bar(
-            centers + (i - (len(times) - 1) / 2) * width, values, width, label=name, color=color(i)
-        )
+        offsets = centers + (i - (len(times) - 1) / 2) * width
+        ax.bar(offsets, values, width, label=name, color=color(i))
+        for x, value in zip(offsets, values):
+            if value != value:  # NaN: that method was not run on this case
+                ax.annotate(
+                    "not run",
+                    (x, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    rotation=90,
+                    ha="center",
+                    fontsize=8,
+                )
     ax.set_xticks(centers, list(cases))
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
