@@ -1,0 +1,47 @@
+"""Every graded assignment grades correctly, through real nbgrader runs in a temporary course.
+
+For each assignment the round trip (grading/roundtrip.py) releases it (failing on any leaked
+answer or hidden test), then autogrades: the source notebooks as handed in (full marks, and no
+cell may raise: this is also the "notebook runs top to bottom in FAST mode" test), the blank
+student version (zero), a Colab-damaged complete copy (full marks), and the source with one
+exercise blanked (loses exactly that exercise's points). The exercise blanked is one no later
+exercise calls, so only its own test fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grading.paths import find_course
+from grading.roundtrip import roundtrip
+
+REPO = Path(__file__).resolve().parents[1]
+
+# assignment -> (notebook, exercise to blank, test cells that must fail, total points)
+ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
+    "01_pytorch_tutorial": (
+        "pytorch_tutorial",
+        "pairwise_sq_dists",
+        ["test_pairwise_sq_dists"],
+        18,
+    ),
+    "02_convolutions": ("conv_layers", "conv2d_im2col", ["test_conv2d_im2col"], 20),
+    "03_backprop": ("pooling", "maxpool2d_backward", ["test_maxpool2d_backward"], 15),
+    "04_receptive_fields": ("receptive_fields", "layers_of", ["test_layers_of"], 9),
+    "05_detection_basics": ("detection_eval", "nms", ["test_nms"], 16),
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("assignment", sorted(ROUND_TRIPS))
+def test_round_trip(assignment, tmp_path):
+    notebook, exercise, lost, total = ROUND_TRIPS[assignment]
+    result = roundtrip(
+        find_course(REPO / "grading"), assignment, tmp_path, wrong=(notebook, exercise, lost)
+    )
+    assert result.max_score == total
+    assert result.problems == [], result.rows
+    assert result.scores["source"] == result.scores["messy"] == total
+    assert result.scores["blank"] == 0
