@@ -1,9 +1,9 @@
 """Figures for the whole course. Every function returns the matplotlib Figure (and Axes) it drew,
 so a notebook can show it, a widget can redraw it, and a test can inspect its artists."""
 
-from .conv_arithmetic import conv_animation_html, draw_conv  # noqa: F401 (conv arithmetic)
+from .conv_arithmetic import conv_animation_html, draw_conv
 from .curves import LivePlot, plot_history
-from .detection import draw_boxes, plot_pr_curve  # noqa: F401 (the box-drawing entry points)
+from .detection import draw_boxes, plot_pr_curve
 from .features import capture_activations, plot_feature_maps, plot_filters
 from .images import (
     overlay_heatmap,
@@ -13,7 +13,7 @@ from .images import (
     to_display,
     unnormalize,
 )
-from .receptive_field import plot_effective_rf, plot_receptive_field  # noqa: F401 (RF figures)
+from .receptive_field import plot_effective_rf, plot_receptive_field
 from .style import PALETTE, color, course_style, subplots
 
 __all__ = [
@@ -21,12 +21,18 @@ __all__ = [
     "LivePlot",
     "capture_activations",
     "color",
+    "conv_animation_html",
     "course_style",
+    "draw_boxes",
+    "draw_conv",
     "overlay_heatmap",
+    "plot_effective_rf",
     "plot_feature_maps",
     "plot_filters",
     "plot_heatmap",
     "plot_history",
+    "plot_pr_curve",
+    "plot_receptive_field",
     "show_images",
     "show_segmentation",
     "subplots",
