@@ -42,7 +42,7 @@ def host_reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
         try:
             with socket.create_connection((parsed.hostname, port), timeout=timeout):
                 result["ok"] = True
-        except OSError:
+        except Exception:  # any failure to connect (or to resolve the name) means unreachable
             result["ok"] = False
 
     thread = threading.Thread(target=probe, name="course-reachability", daemon=True)
