@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := $(wildcard notebooks/*/*.ipynb notebooks/*/*/*)
+RELEASE_STAMP := grading/release/.released
 JOBS ?= 2
 PYTEST_ARGS ?=
 
@@ -16,13 +18,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (Deep Vision)" > /dev/null
 	@touch $(STAMP)
 
+# Student versions, rebuilt only when a source notebook changed.
+$(RELEASE_STAMP): $(STAMP) $(SOURCES)
+	$(BIN)/course release
+	@touch $(RELEASE_STAMP)
+
 setup: $(STAMP)
 	@if [ -d .git ] && [ -z "$$CI" ]; then $(BIN)/pre-commit install > /dev/null && echo "pre-commit hooks installed"; fi
 
 # JupyterLab rooted at the nbgrader course root (so the instructor's formgrader works too),
 # opening on the student versions.
-lab: setup
-	$(BIN)/course release
+lab: setup $(RELEASE_STAMP)
 	cd grading && ../$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/release $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The whole suite: unit tests, every notebook in FAST mode, grading round trips, lint.
