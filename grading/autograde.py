@@ -96,8 +96,10 @@ def grade_student(course: Course, assignment: str, student_id: str, timeout: flo
 
 
 def _forget_submission(course: Course, assignment: str, student_id: str) -> None:
-    """Drop an earlier grade so a resubmission that cannot be graded does not keep it."""
+    """Record a student with nothing gradable: drop any earlier grade (a broken resubmission
+    must not keep it) and make sure the student exists, so the grade export lists a 0."""
     with Gradebook(course.db_url) as gb:
+        gb.update_or_create_student(student_id)
         try:
             gb.remove_submission(assignment, student_id)
         except MissingEntry:

@@ -34,8 +34,8 @@ def load_submission(path: Path) -> NotebookNode:
         raw = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         raise SubmissionError(
-            f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}): ask the student for a fresh download of the notebook"
+            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno}): "
+            "ask the student for a fresh download of the notebook"
         ) from exc
     if not isinstance(raw, dict) or "cells" not in raw:
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")

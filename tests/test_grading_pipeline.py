@@ -81,6 +81,7 @@ def test_demo_batch_grades_every_case_and_exports(sample_course, tmp_path):
     assert {"assignment", "student_id", "score", "max_score"} <= set(header)
     by_student = {r["student_id"]: float(r["score"]) for r in exported}
     assert by_student["alice"] == 5.0 and by_student["carol"] == 3.0 and by_student["bob"] == 0.0
+    assert by_student["frank"] == 0.0  # nothing gradable, still in the export
 
 
 def test_regrading_replaces_an_earlier_grade(sample_course, tmp_path):
