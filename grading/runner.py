@@ -6,6 +6,7 @@ extension, a hang) from taking the whole batch down, and lets a hard time limit 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -48,6 +49,11 @@ def run_nbgrader(
         timeout: seconds before the whole run (kernel included) is killed.
         fast: run notebooks in FAST mode (COURSE_FAST=1), as autograding always should.
     """
+    if importlib.util.find_spec("nbgrader") is None:
+        raise RuntimeError(
+            'nbgrader is not installed in this environment: pip install -e ".[instructor]" '
+            "(students do not need it)"
+        )
     env = dict(os.environ)
     if fast:
         env["COURSE_FAST"] = "1"

@@ -233,3 +233,18 @@ def test_stamp_is_idempotent_and_harmless_locally():
     namespace: dict = {}
     exec(compile(setup, "colab_setup", "exec"), namespace)  # outside Colab: does nothing
     assert "output" not in namespace and "subprocess" not in namespace
+
+
+def test_missing_nbgrader_is_explained(monkeypatch, sample_course):
+    import importlib.util
+
+    from grading import runner
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        runner.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "nbgrader" else real_find_spec(name, *a),
+    )
+    with pytest.raises(RuntimeError, match=r"pip install -e \"\.\[instructor\]\""):
+        runner.run_nbgrader(sample_course, "generate_assignment", "sample_assignment")
