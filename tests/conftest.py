@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
 from grading.paths import CONFIG_NAME, Course
@@ -21,3 +22,10 @@ def sample_course(tmp_path: Path) -> Course:
     shutil.copy(REPO / "grading" / CONFIG_NAME, root / CONFIG_NAME)
     shutil.copytree(FIXTURES / "notebooks", tmp_path / "notebooks")
     return Course(notebooks_dir=tmp_path / "notebooks", root=root)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test drew, so hundreds of tests do not pile up open figures."""
+    yield
+    plt.close("all")

@@ -30,12 +30,6 @@ from course_utils.viz.conv_plots import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def _gids(ax) -> Counter:
     return Counter(p.get_gid() for p in ax.patches)
 

@@ -19,12 +19,6 @@ HISTORY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def test_history_panels_and_lines():
     fig, axes = plot_history(HISTORY)
     assert [ax.get_title() for ax in axes] == ["loss", "accuracy", "lr"]

@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -12,12 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.viz import capture_activations, plot_feature_maps, plot_filters
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _model():

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -25,12 +24,6 @@ from course_utils.viz.receptive_field import (
 # size 3 -> 3 + 2*2 = 7 -> 7 + 1*2 = 9; jump 2 -> 2 -> 4; start 0 -> 0 -> 0 + 0.5*2 = 1.
 STACK = [(3, 2, 1), (3, 1, 1), (2, 2, 0)]
 TRIPLE = (9, 4, 1.0)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _measured_box(unit: tuple[int, int], side: int = 64) -> tuple[float, float, float, float]:
