@@ -51,9 +51,16 @@ def main(root: str) -> None:
 
 
 SCRIPT = f"""
-import sys
+import atexit, os, sys
+import torch.distributed as dist
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_train_ddp import main
+
+def report_group_left():  # registered first, so it runs after fit's own exit handler
+    with open(os.path.join(sys.argv[1], "left-" + os.environ["RANK"]), "w") as f:
+        f.write(str(not dist.is_initialized()))
+
+atexit.register(report_group_left)
 main(sys.argv[1])
 """
 
@@ -76,6 +83,11 @@ def ddp_run(tmp_path_factory):
     done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     return root
+
+
+def test_script_leaves_the_process_group_at_exit(ddp_run):
+    """Without destroy_process_group gloo threads outlive the interpreter and may abort it."""
+    assert [(ddp_run / f"left-{rank}").read_text() for rank in (0, 1)] == ["True", "True"]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

@@ -5,6 +5,8 @@ Launch the same script once per device; `fit` notices the ``torchrun`` environme
 CPUs), wraps the model in DDP and gives each process its shard of every batch through a
 ``DistributedSampler``. With ``B`` samples per process and ``W`` processes one optimizer step
 sees ``W * B`` samples, so a single process with batch ``W * B`` computes the same update.
+The process group is destroyed when the script ends normally, so a training script needs no
+distributed code of its own.
 
     torchrun --standalone --nproc_per_node=2 train.py          # 2 GPUs (or 2 CPU processes)
     torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --nproc_per_node=4 train.py
@@ -12,7 +14,9 @@ sees ``W * B`` samples, so a single process with batch ``W * B`` computes the sa
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +58,7 @@ def setup(device: torch.device | None) -> tuple[DistInfo, torch.device | None]:
     elif launched_by_torchrun():
         use_cuda = torch.cuda.is_available() and (device is None or device.type == "cuda")
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        atexit.register(_leave_process_group)
         info = DistInfo(dist.get_rank(), dist.get_world_size(), _local_rank())
     else:
         return DistInfo(), device
@@ -63,6 +68,21 @@ def setup(device: torch.device | None) -> tuple[DistInfo, torch.device | None]:
     elif device is None:
         device = torch.device("cpu")
     return info, device
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group at a normal interpreter exit (registered by `setup`).
+
+    A script that calls `fit` under torchrun and simply ends would otherwise leave gloo's worker
+    threads running into interpreter finalisation, which now and then aborts the process
+    ("terminate called without an active exception"). After an uncaught exception the group is
+    left alone: the other ranks may be blocked in a collective, and destroying it could hang;
+    torchrun tears the job down instead.
+    """
+    if getattr(sys, "last_value", None) is not None:
+        return
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _local_rank() -> int:
