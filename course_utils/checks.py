@@ -7,7 +7,8 @@ numbers alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,39 @@ def check_equal(actual: Any, expected: Any, name: str = "output", hint: str = ""
         raise AssertionError(
             f"{name} is {actual!r}, expected {expected!r}." + (f" {hint}" if hint else "")
         )
+
+
+@contextmanager
+def forbidden(*targets: tuple[Any, str], reason: str) -> Iterator[None]:
+    """Make library functions raise while an exercise runs, when they are its reference.
+
+    Args:
+        targets: ``(owner, attribute)`` pairs, e.g. ``(torch.nn.functional, "conv2d")``;
+            each attribute is replaced by a function that raises ``AssertionError`` with
+            ``reason`` and the name of what was called, and restored on exit (even on error).
+        reason: what the student should do instead, e.g. "implement the loops yourself".
+
+    Tests compute the reference first, then call the student's function inside
+    ``with forbidden(...)``, so a submission that only wraps the reference cannot pass.
+    Objects bound before the block (``from torch.nn.functional import conv2d``) escape it;
+    the hidden tests patch the names students are told about.
+    """
+    saved = [(owner, name, getattr(owner, name)) for owner, name in targets]
+
+    def refusing(qualified: str) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"{qualified} was called: {reason}")
+
+        return refuse
+
+    try:
+        for owner, name, _ in saved:
+            owner_name = getattr(owner, "__name__", type(owner).__name__)
+            setattr(owner, name, refusing(f"{owner_name}.{name}"))
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 def numeric_gradient(

@@ -97,3 +97,20 @@ def test_numeric_gradient_torch_against_autograd():
 def test_check_gradient_rejects_a_wrong_gradient():
     with pytest.raises(AssertionError, match="relative error"):
         checks.check_gradient(np.array([1.0, 2.0]), np.array([1.0, -2.0]))
+
+
+def test_forbidden_refuses_inside_and_restores_after():
+    import torch.nn.functional as F
+
+    original = F.conv2d
+    x, w = torch.randn(1, 1, 4, 4), torch.randn(1, 1, 3, 3)
+    with pytest.raises(AssertionError, match=r"functional.conv2d was called: do it by hand"):
+        with checks.forbidden((F, "conv2d"), (torch, "conv2d"), reason="do it by hand"):
+            assert F.relu(x).shape == x.shape  # what is not listed still works
+            F.conv2d(x, w)
+    assert F.conv2d is original
+    assert F.conv2d(x, w).shape == (1, 1, 2, 2)
+    with pytest.raises(ValueError):  # restored after the student's own error too
+        with checks.forbidden((F, "conv2d"), reason="x"):
+            raise ValueError
+    assert F.conv2d is original
