@@ -24,7 +24,8 @@ c.Execute.startup_timeout = 120
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
 
 # Harmless stderr (library warnings, progress bars, font-cache notices) must not zero a test
-# cell: nbgrader scores any stderr in a test cell as a failure.
+# cell: nbgrader scores any stderr in a test cell as a failure. The step is off by default.
+c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(Warning|warnings\.warn|Matplotlib is building the font cache|"
     r"\d+%\|.*\||it/s\]|s/it\]|UserWarning|FutureWarning|DeprecationWarning)"

@@ -248,3 +248,35 @@ def test_missing_nbgrader_is_explained(monkeypatch, sample_course):
     )
     with pytest.raises(RuntimeError, match=r"pip install -e \"\.\[instructor\]\""):
         runner.run_nbgrader(sample_course, "generate_assignment", "sample_assignment")
+
+
+def _course_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    grading_root = Path(__file__).resolve().parents[1] / "grading"
+    return PyFileConfigLoader("nbgrader_config.py", path=str(grading_root)).load_config()
+
+
+def test_course_config_drops_harmless_stderr_before_grading():
+    """nbgrader gives 0 to a test cell with any stderr; the course's IgnorePattern prevents it."""
+    from nbformat.v4 import new_output
+    from nbgrader.preprocessors import IgnorePattern
+    from nbgrader.utils import determine_grade
+
+    def graded_cell(stderr: str):
+        cell = new_code_cell("check()", outputs=[new_output("stream", name="stderr", text=stderr)])
+        cell.metadata.nbgrader = {"grade": True, "grade_id": "t", "points": 2, "solution": False}
+        return cell
+
+    ignore = IgnorePattern(config=_course_config())
+    assert ignore.enabled, "nbgrader runs IgnorePattern only when it is enabled"
+    harmless = [
+        "/x.py:3: UserWarning: a library deprecation notice\n  warnings.warn(msg)\n",
+        "Matplotlib is building the font cache; this may take a moment.\n",
+        " 40%|████      | 4/10 [00:01<00:02,  2.50it/s]",
+    ]
+    for text in harmless:
+        cell, _ = ignore.preprocess_cell(graded_cell(text), {}, 0)
+        assert determine_grade(cell) == (2, 2), text
+    cell, _ = ignore.preprocess_cell(graded_cell("my own debug print to stderr\n"), {}, 0)
+    assert determine_grade(cell) == (0, 2)  # anything else still counts, as nbgrader intends
