@@ -205,3 +205,19 @@ def test_failed_write_leaves_previous_checkpoints_and_no_temp_file(tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         ck.save_checkpoint({"step": 2}, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [good.name]
+
+
+def test_final_checkpoint_describes_the_finished_run(tmp_path):
+    """The last step checkpoint (step 21) lands on the last batch: the one written when fit
+    returns must still hold epoch 3's end, and resuming from it must not redo that end."""
+    _, history = run(tmp_path)  # 3 epochs x 7 batches, a checkpoint every 3 steps
+    state = ck.read_checkpoint(ck.list_checkpoints(tmp_path)[-1])
+    assert (state["epoch"], state["step"], state["batch_in_epoch"]) == (3, 21, 0)
+    assert state["history"] == dict(history)
+    assert state["scheduler"]["last_epoch"] == 21
+
+    reference_model, reference_history = run(tmp_path / "uninterrupted", epochs=5)
+    model, resumed = run(tmp_path, epochs=5, init_seed=4, resume=True)
+    assert _same(model, reference_model)
+    assert _strip_time(resumed) == _strip_time(reference_history)
+    assert resumed["epoch"] == [1, 2, 3, 4, 5]

@@ -87,7 +87,7 @@ class _Run:
     running: dict[str, float] = field(default_factory=_fresh_running)
     resumed: dict[str, Any] | None = None
     epoch_rngs: list[dict[str, Any]] = field(default_factory=list)
-    last_saved: int = -1
+    saved_at: tuple[int, int, int] | None = None  # the position the newest checkpoint holds
 
     def __post_init__(self) -> None:
         self.generators = _loader_generators(self.loader)
@@ -119,11 +119,16 @@ class _Run:
         self.pos = {k: int(state[k]) for k in self.pos}
         self.running = dict(state.get("running", _fresh_running()))
         restore_rng(self._own(state["rng"]), self.generators)
-        self.resumed, self.last_saved = state, self.pos["step"]
+        self.resumed, self.saved_at = state, self.position()
         self.log.write(
             f"resuming from {path.name}: epoch {self.pos['epoch'] + 1}, "
             f"batch {self.pos['batch_in_epoch'] + 1}, step {self.pos['step']}"
         )
+
+    def position(self) -> tuple[int, int, int]:
+        """``(epoch, step, batch_in_epoch)``: the step alone does not tell whether the epoch
+        that step finished has been closed (validation row, per-epoch scheduler step)."""
+        return self.pos["epoch"], self.pos["step"], self.pos["batch_in_epoch"]
 
     def checkpoint(self) -> None:
         """Write the current state (rank 0 only; every rank's RNG state is gathered)."""
@@ -142,7 +147,7 @@ class _Run:
             }
             save_checkpoint(state, self.checkpoint_dir, keep=self.keep_checkpoints)
         D.barrier(self.info)
-        self.last_saved = self.pos["step"]
+        self.saved_at = self.position()
 
     def epoch_batches(self) -> Iterator[Any]:
         """The current epoch's remaining batches, in the order an uninterrupted run sees them."""
@@ -348,7 +353,8 @@ def fit(
                 live.update(run.history)
             if every_epoch and run.pos["epoch"] % checkpoint_every == 0:
                 run.checkpoint()
-        if checkpoint_dir is not None and run.last_saved != run.pos["step"]:
+        # a step checkpoint on the last batch was written before that epoch's end: overwrite it
+        if checkpoint_dir is not None and run.saved_at != run.position():
             run.checkpoint()
     finally:
         run.log.close()
