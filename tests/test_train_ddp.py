@@ -1,12 +1,14 @@
 """DDP through torchrun on CPU (gloo, 2 processes) matches one process with the same global batch."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -22,7 +24,7 @@ def dataset():
     return TensorDataset(x, (x[:, 0] - x[:, 2] > 0).long())
 
 
-def train(folder, loader, val_loader):
+def train(folder, loader, val_loader, resume=False):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 12), nn.Tanh(), nn.Linear(12, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
@@ -34,6 +36,7 @@ def train(folder, loader, val_loader):
         epochs=3,
         val_loader=val_loader,
         checkpoint_dir=folder,
+        resume=resume,
         progress=False,
         device="cpu",
         seed=5,
@@ -48,13 +51,29 @@ def main(root: str) -> None:
     for shuffle in (False, True):
         loader = DataLoader(data, batch_size=GLOBAL_BATCH // 2, shuffle=shuffle)
         train(Path(root) / f"shuffle{int(shuffle)}", loader, val)
+    resume_finished_run(Path(root), val)
+
+
+def resume_finished_run(root: Path, val: DataLoader) -> None:
+    """Every rank resumes the finished run (nothing left to train) from a folder whose newest
+    file is corrupt: the fallback warning and the "resuming" line must come from rank 0 only."""
+    folder = root / "resume"
+    if dist.get_rank() == 0:
+        folder.mkdir()
+        shutil.copy(list_checkpoints(root / "shuffle0")[-1], folder)
+        (folder / "ckpt-000000099.pt").write_bytes(b"truncated")
+    dist.barrier()  # the group fit joined in the first run
+    train(folder, DataLoader(dataset(), batch_size=GLOBAL_BATCH // 2), val, resume=True)
 
 
 SCRIPT = f"""
-import atexit, os, sys
+import atexit, os, sys, warnings
 import torch.distributed as dist
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_train_ddp import main
+from course_utils.train import CheckpointWarning
+
+warnings.simplefilter("always", CheckpointWarning)  # shown despite PYTHONWARNINGS=ignore
 
 def report_group_left():  # registered first, so it runs after fit's own exit handler
     with open(os.path.join(sys.argv[1], "left-" + os.environ["RANK"]), "w") as f:
@@ -82,12 +101,19 @@ def ddp_run(tmp_path_factory):
     ]
     done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
+    (root / "output.txt").write_bytes(done.stdout + done.stderr)  # both ranks' output
     return root
 
 
 def test_script_leaves_the_process_group_at_exit(ddp_run):
     """Without destroy_process_group gloo threads outlive the interpreter and may abort it."""
     assert [(ddp_run / f"left-{rank}").read_text() for rank in (0, 1)] == ["True", "True"]
+
+
+def test_only_rank_zero_reports_the_resume(ddp_run):
+    output = (ddp_run / "output.txt").read_text()
+    assert output.count("resuming from ckpt-000000015.pt") == 1, output
+    assert output.count("ckpt-000000099.pt is unreadable") == 1, output
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

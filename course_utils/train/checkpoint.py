@@ -118,11 +118,12 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def load_latest(folder: str | Path) -> tuple[dict[str, Any], Path] | None:
+def load_latest(folder: str | Path, warn: bool = True) -> tuple[dict[str, Any], Path] | None:
     """The newest readable checkpoint in ``folder`` as ``(state, path)``; None when there is none.
 
-    An unreadable newer file is reported with a `CheckpointWarning` naming it and the reason,
-    then skipped. Raises `CheckpointError` when files exist but none can be read.
+    An unreadable newer file is skipped, and reported with a `CheckpointWarning` naming it and
+    the reason when ``warn`` (`fit` warns on rank 0 only). Raises `CheckpointError` when files
+    exist but none can be read.
     """
     paths = list_checkpoints(folder)
     problems = []
@@ -131,11 +132,12 @@ def load_latest(folder: str | Path) -> tuple[dict[str, Any], Path] | None:
             state = read_checkpoint(path)
         except CheckpointError as exc:
             problems.append(str(exc))
-            warnings.warn(
-                f"skipping checkpoint: {exc}. Falling back to the previous one.",
-                CheckpointWarning,
-                stacklevel=3,
-            )
+            if warn:
+                warnings.warn(
+                    f"skipping checkpoint: {exc}. Falling back to the previous one.",
+                    CheckpointWarning,
+                    stacklevel=3,
+                )
             continue
         return state, path
     if problems:

@@ -98,7 +98,7 @@ class _Run:
 
     def restore(self) -> None:
         """Load the newest readable checkpoint, if any, into the model, optimizer, ... and RNGs."""
-        found = load_latest(self.checkpoint_dir)
+        found = load_latest(self.checkpoint_dir, warn=self.info.is_main)
         if found is None:
             self.log.write(f"no checkpoint in {self.checkpoint_dir}: starting from scratch")
             return
@@ -322,7 +322,7 @@ def fit(
         scheduler_step=scheduler_step,
         checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
         keep_checkpoints=keep_checkpoints,
-        log=Progress(enabled=progress and info.is_main),
+        log=Progress(enabled=progress and info.is_main, messages=info.is_main),
     )
     if resume:
         run.restore()

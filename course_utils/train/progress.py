@@ -11,10 +11,15 @@ from tqdm.auto import tqdm
 
 
 class Progress:
-    """Both bars, or nothing at all when ``enabled`` is false (and on non-zero ranks)."""
+    """Both bars when ``enabled``; `write` messages when ``messages``.
 
-    def __init__(self, enabled: bool = True) -> None:
+    Under torchrun only rank 0 passes true for either: every rank runs the same code, and N
+    copies of each line would bury the one that matters.
+    """
+
+    def __init__(self, enabled: bool = True, messages: bool = True) -> None:
         self.enabled = enabled
+        self.messages = messages
         self._epochs = None
         self._batches = None
 
@@ -48,7 +53,8 @@ class Progress:
 
     def write(self, message: str) -> None:
         """A message that does not break the bars (printed even with progress off)."""
-        tqdm.write(message)
+        if self.messages:
+            tqdm.write(message)
 
     def close(self) -> None:
         for bar in (self._batches, self._epochs):
