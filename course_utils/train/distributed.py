@@ -24,6 +24,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
+from .loaders import rebuild_loader
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -113,19 +115,7 @@ def shard_loader(loader: DataLoader, info: DistInfo, seed: int = 0) -> DataLoade
         seed=seed,
         drop_last=loader.drop_last,
     )
-    kwargs: dict[str, Any] = {
-        "batch_size": loader.batch_size,
-        "sampler": sampler,
-        "num_workers": loader.num_workers,
-        "collate_fn": loader.collate_fn,
-        "pin_memory": loader.pin_memory,
-        "drop_last": loader.drop_last,
-        "worker_init_fn": loader.worker_init_fn,
-        "persistent_workers": loader.persistent_workers,
-    }
-    if loader.num_workers > 0:
-        kwargs["prefetch_factor"] = loader.prefetch_factor
-    return DataLoader(loader.dataset, **kwargs)
+    return rebuild_loader(loader, sampler=sampler)
 
 
 def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:

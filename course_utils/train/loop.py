@@ -2,7 +2,8 @@
 
 The same code runs on a laptop CPU and on a Colab GPU: on CUDA it adds mixed precision
 (bfloat16 where the GPU supports it, else float16 with a gradient scaler), channels-last memory
-layout, non-blocking host-to-device copies and cuDNN autotuning; elsewhere those are skipped.
+layout, non-blocking host-to-device copies from pinned memory and cuDNN autotuning; elsewhere
+those are skipped (`cuda_choices` makes these decisions).
 
 Exact resume: the loop position and every RNG state are checkpointed, together with the RNG
 state at the start of the current epoch. Resuming mid-epoch replays that epoch's start (so the
@@ -26,10 +27,12 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..env import get_device
+from . import cuda_choices
 from . import distributed as D
 from .batches import Metric, autocast, compute_loss, evaluate, grad_scaler, move_to, split_batch
 from .checkpoint import CheckpointError, capture_rng, load_latest, restore_rng, save_checkpoint
 from .history import History
+from .loaders import pinned
 from .progress import Progress
 
 
@@ -261,7 +264,8 @@ def fit(
         loss_fn: ``loss_fn(model(inputs), targets) -> scalar``; ``None`` when the model computes
             its own loss as ``model(inputs, targets)``. A dict of losses is summed.
         optimizer: built on ``model.parameters()``.
-        train_loader: yields ``(inputs, targets)``; inputs e.g. Tensor[N, C, H, W].
+        train_loader: yields ``(inputs, targets)``; inputs e.g. Tensor[N, C, H, W]. On CUDA
+            an unpinned DataLoader (and ``val_loader``) is replaced by a pinned copy.
         epochs: total number of epochs.
         val_loader: evaluated after every epoch (``val_loss`` and ``val_<metric>``).
         metrics: name -> ``fn(outputs, targets) -> float`` (e.g. `accuracy`), on validation.
@@ -291,14 +295,16 @@ def fit(
     cuda = device.type == "cuda"
     if amp and not cuda:
         warnings.warn("amp=True is only used on CUDA; training in float32", stacklevel=2)
-    amp_dtype = None
-    if (amp is None or amp) and cuda:
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    use_cl = bool(cuda if channels_last is None else channels_last)
-    if cuda:
+    choices = cuda_choices.choose(
+        device.type,
+        amp=amp,
+        channels_last=channels_last,
+        bf16_supported=cuda_choices.bf16_supported(device),
+    )
+    if choices.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
     model.to(device)
-    if use_cl:
+    if choices.channels_last:
         model.to(memory_format=torch.channels_last)
     net: nn.Module = model
     if info.enabled:
@@ -306,18 +312,21 @@ def fit(
             model, device_ids=[device.index] if cuda else None
         )
         train_loader = D.shard_loader(train_loader, info, seed)
+    if choices.pin_memory:  # else non_blocking copies from pageable memory are synchronous
+        train_loader = pinned(train_loader)
+        val_loader = pinned(val_loader) if val_loader is not None else None
     run = _Run(
         model=model,
         net=net,
         loss_fn=loss_fn,
         optimizer=optimizer,
         scheduler=scheduler,
-        scaler=grad_scaler(amp_dtype == torch.float16),
+        scaler=grad_scaler(choices.grad_scaler),
         loader=train_loader,
         device=device,
         info=info,
-        amp_dtype=amp_dtype,
-        channels_last=use_cl,
+        amp_dtype=choices.amp_dtype,
+        channels_last=choices.channels_last,
         grad_clip=grad_clip,
         scheduler_step=scheduler_step,
         checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
