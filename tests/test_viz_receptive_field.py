@@ -145,3 +145,20 @@ def test_plot_effective_rf_panels_and_profiles():
     assert "row 9" in profile.get_title()  # the box's middle row
     with pytest.raises(ValueError, match="one shape"):
         plot_effective_rf({"a": torch.rand(4, 4), "b": torch.rand(5, 5)})
+
+
+def test_plot_receptive_field_thins_dense_unit_grids():
+    # a stride-1 stack on a 224 x 224 image has one unit per pixel: draw one in 7 per axis
+    unit = (100, 45)
+    fig = plot_receptive_field(torch.rand(3, 224, 224), 7, 1, 0.0, unit=unit, out_shape=(224, 224))
+    ax = fig.axes[0]
+    dots = ax.collections[0].get_offsets()
+    assert len(dots) == 32 * 32
+    centre = np.array([unit[1] + 0.5, unit[0] + 0.5])  # (x, y) of the chosen unit's centre
+    assert np.isclose(dots, centre).all(axis=1).any()
+    assert any("one unit in 7" in t.get_text() for t in ax.texts)
+    # the dashed outline is drawn above the dots
+    outline = [r for r in _rectangles(ax) if not r.get_fill()][0]
+    assert outline.get_zorder() > ax.collections[0].get_zorder()
+    with pytest.raises(ValueError, match="max_dots"):
+        plot_receptive_field(torch.rand(3, 8, 8), 3, 1, 0.0, out_shape=(8, 8), max_dots=0)

@@ -183,6 +183,7 @@ def plot_receptive_field(
     out_shape: tuple[int, int] | None = None,
     title: str | None = None,
     size_inches: float = 4.2,
+    max_dots: int = 32,
 ) -> Figure:
     """Draw the receptive field of output unit ``unit`` over ``image``.
 
@@ -193,10 +194,15 @@ def plot_receptive_field(
         out_shape: (H_out, W_out) of the output map; when given, every unit's centre is drawn
             as a dot and the chosen unit must lie inside it.
         title: figure title; by default the numbers are shown.
+        max_dots: at most this many unit centres are drawn per axis. A denser map (a stride-1
+            stack has one unit per pixel) shows every n-th unit, the chosen unit's row and
+            column included, and says so, so that the dots never hide the image.
     Returns:
         the Figure. The part of the region inside the image is filled; the whole region,
         including what falls into padding, is outlined.
     """
+    if max_dots < 1:
+        raise ValueError(f"max_dots must be >= 1, got {max_dots}")
     img = to_display(image)
     height, width = img.shape[:2]
     if out_shape is not None and not (0 <= unit[0] < out_shape[0] and 0 <= unit[1] < out_shape[1]):
@@ -210,14 +216,27 @@ def plot_receptive_field(
             Rectangle((cx1, cy1), cx2 - cx1, cy2 - cy1, facecolor=color(1), alpha=0.35, lw=0)
         )
     ax.add_patch(
-        Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color(3), lw=2, ls="--")
+        Rectangle(
+            (x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color(3), lw=2, ls="--", zorder=3
+        )
     )
     if out_shape is not None:
         (jh, jw), (ph, pw) = _pair(jump, "jump"), _pair(start, "start")
-        rows = ph + np.arange(out_shape[0]) * jh + 0.5
-        cols = pw + np.arange(out_shape[1]) * jw + 0.5
+        every = max(-(-int(n) // max_dots) for n in out_shape)  # ceil: same thinning per axis
+        rows = ph + np.arange(unit[0] % every, out_shape[0], every) * jh + 0.5
+        cols = pw + np.arange(unit[1] % every, out_shape[1], every) * jw + 0.5
         gy, gx = np.meshgrid(rows, cols, indexing="ij")
         ax.scatter(gx.ravel(), gy.ravel(), s=6, color="white", edgecolor="black", lw=0.3)
+        if every > 1:
+            ax.text(
+                0.01,
+                0.01,
+                f"dots: the centres of one unit in {every} along each axis",
+                transform=ax.transAxes,
+                fontsize=7,
+                color="white",
+                backgroundcolor="black",
+            )
     ax.scatter([(x1 + x2) / 2], [(y1 + y2) / 2], s=40, marker="x", color=color(3), zorder=3)
     pad = max(x2 - x1, y2 - y1) * 0.05
     ax.set_xlim(min(0, x1) - pad, max(width, x2) + pad)
