@@ -31,13 +31,15 @@ setup: $(STAMP)
 lab: setup $(RELEASE_STAMP)
 	cd grading && ../$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/release $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# The whole suite: unit tests, every notebook in FAST mode, grading round trips, lint.
-test: setup
+# The whole suite: unit tests, every notebook in FAST mode (also in JupyterLab in a headless
+# browser when Chromium is installed), grading round trips, benchmarks smoke-run, lint.
+# Builds the student versions first, as `make lab` does.
+test: setup $(RELEASE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	COURSE_FAST=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
-# Unit tests only (seconds): no notebook execution, no grading round trips.
+# Unit tests only (seconds): no notebook execution, no browser, no grading round trips.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not notebook" $(PYTEST_ARGS)
 

@@ -1,0 +1,42 @@
+"""The benchmark scripts run and print their ratios (smallest settings; no timing is judged)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+CASES = {
+    "trainer_overhead": (
+        ["--repeats", "1", "--epochs", "1", "--images", "64"],
+        r"fit / bare loop: median \d+\.\d{3}, fastest \d+\.\d{3}  \(goal <= 1\.05\)",
+    ),
+    "shapes_throughput": (["--seconds", "0.1"], r"lowest ratio = \d+\.\d  \(goal >= 5\)"),
+    "conv_impl": (
+        ["--min-time", "0.01"],
+        r"goal: im2col within 5x of F\.conv2d on 8x32x64x64, 64 filters: \d+\.\d\dx \((met|NOT met)\)",
+    ),
+    "notebook_times": (
+        ["--repeat", "1", "--only", "00_getting_started"],
+        r"00_getting_started/getting_started\.ipynb +\d+\.\d",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_benchmark_script_prints_its_ratio(name):
+    args, expected = CASES[name]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(expected, done.stdout), done.stdout
