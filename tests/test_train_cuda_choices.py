@@ -61,6 +61,14 @@ def test_channels_last_default_is_cuda_only(device, requested, expected):
     )
 
 
+def test_no_cudnn_autotuning_when_determinism_was_asked_for():
+    assert cc.use_cudnn_benchmark("cuda") and not cc.use_cudnn_benchmark("cuda", deterministic=True)
+    choices = cc.choose(
+        "cuda", amp=None, channels_last=None, bf16_supported=True, deterministic=True
+    )
+    assert not choices.cudnn_benchmark and choices.pin_memory
+
+
 @pytest.mark.parametrize("device", ["cuda", "cpu", "mps"])
 def test_cudnn_benchmark_and_pinning_on_cuda_only(device):
     choices = cc.choose(device, amp=None, channels_last=None, bf16_supported=False)

@@ -46,9 +46,11 @@ def use_channels_last(device_type: str, requested: bool | None) -> bool:
     return device_type == "cuda" if requested is None else bool(requested)
 
 
-def use_cudnn_benchmark(device_type: str) -> bool:
-    """cuDNN autotuning: CUDA only (the course's inputs have a fixed size per run)."""
-    return device_type == "cuda"
+def use_cudnn_benchmark(device_type: str, deterministic: bool = False) -> bool:
+    """cuDNN autotuning: CUDA only (the course's inputs have a fixed size per run), and never
+    when deterministic results were asked for (``seed_everything(deterministic=True)`` sets
+    ``torch.backends.cudnn.deterministic``): autotuning may pick a different kernel each run."""
+    return device_type == "cuda" and not deterministic
 
 
 def use_pinned_memory(device_type: str) -> bool:
@@ -57,19 +59,25 @@ def use_pinned_memory(device_type: str) -> bool:
 
 
 def choose(
-    device_type: str, *, amp: bool | None, channels_last: bool | None, bf16_supported: bool
+    device_type: str,
+    *,
+    amp: bool | None,
+    channels_last: bool | None,
+    bf16_supported: bool,
+    deterministic: bool = False,
 ) -> CudaChoices:
     """All of `fit`'s device-dependent choices for ``device_type`` ("cuda", "cpu", "mps"...).
 
     ``amp`` and ``channels_last`` are fit's arguments (None: the device's default);
-    ``bf16_supported`` is what `bf16_supported` reports for the device.
+    ``bf16_supported`` is what `bf16_supported` reports for the device; ``deterministic`` is
+    whether cuDNN was asked for deterministic results.
     """
     dtype = amp_dtype(device_type, amp, bf16_supported)
     return CudaChoices(
         amp_dtype=dtype,
         grad_scaler=use_grad_scaler(dtype),
         channels_last=use_channels_last(device_type, channels_last),
-        cudnn_benchmark=use_cudnn_benchmark(device_type),
+        cudnn_benchmark=use_cudnn_benchmark(device_type, deterministic),
         pin_memory=use_pinned_memory(device_type),
     )
 

@@ -300,6 +300,7 @@ def fit(
         amp=amp,
         channels_last=channels_last,
         bf16_supported=cuda_choices.bf16_supported(device),
+        deterministic=torch.backends.cudnn.deterministic,
     )
     if choices.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
