@@ -153,10 +153,23 @@ def browser(lab_url):
 
 def _run_all_cells(page) -> None:
     """Run > Run All Cells, then wait until every code cell has run (an execution count)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.wait_for_selector(f"{PANEL} .jp-Cell", state="attached", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    page.click("li.lm-MenuBar-item:has-text('Run')")
-    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    started = (
+        f"() => [...document.querySelectorAll('{PANEL} .jp-CodeCell .jp-InputArea-prompt')]"
+        ".some(p => p.textContent.trim() !== '[ ]:')"
+    )
+    for _attempt in range(3):  # a click that lands while the page is still settling does nothing
+        page.click(f"{PANEL} .jp-Cell >> nth=0")  # the notebook, not the file browser, has focus
+        page.click("li.lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close a menu left open
     deadline = time.monotonic() + RUN_ALL_LIMIT_S
     while time.monotonic() < deadline:
         prompts = page.eval_on_selector_all(
