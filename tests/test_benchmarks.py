@@ -20,6 +20,10 @@ CASES = {
         ["--min-time", "0.01"],
         r"goal: im2col within 5x of F\.conv2d on 8x32x64x64, 64 filters: \d+\.\d\dx \((met|NOT met)\)",
     ),
+    "detectors": (
+        ["--budget-s", "0.5", "--train-images", "16", "--val-images", "8", "--batch-size", "4"],
+        r"baseline +random boxes +0 +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
+    ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
         r"00_getting_started/getting_started\.ipynb +\d+\.\d",

@@ -1,0 +1,204 @@
+"""Every detector family of the course next to torchvision's counterpart: same data, same budget.
+
+Each contender (the course's reference solution of a family, taken from its source notebook,
+or a torchvision model) trains on the same ShapesDetection images for the same wall-clock
+budget on the same device, then predicts on the same validation images. One table:
+
+    family  model  train steps  images/s (inference)  VOC mAP@0.5  COCO AP@[.5:.95]
+
+with a trivial baseline (random boxes of random classes) as the first row, so "it learned"
+is visible. Families live in `benchmarks/detector_families/<family>.py`, each exposing
+``CONTENDERS``; this script discovers them.
+
+    .venv/bin/python benchmarks/detectors.py [--budget-s 180] [--only yolo,ssd] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # detector_families, notebook_defs
+
+from course_utils.data import SHAPE_CLASSES, ShapesDetection  # noqa: E402
+from course_utils.detection import evaluate_detections  # noqa: E402
+from course_utils.env import get_device, seed_everything  # noqa: E402
+
+Prediction = dict[str, Tensor]
+Target = dict[str, Tensor]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every contender is given: the device, the image size and the number of classes."""
+
+    device: torch.device
+    image_size: int
+    num_classes: int
+
+
+class Trainable(Protocol):
+    """A detector under benchmark. Images are Tensor[3, H, W] in [0, 1] on ``Setup.device``."""
+
+    def train_step(self, images: list[Tensor], targets: list[Target]) -> float:
+        """One optimizer step on a batch; returns the loss."""
+        ...
+
+    def predict(self, images: list[Tensor]) -> list[Prediction]:
+        """Detections (xyxy pixels, scores, labels in 0..num_classes-1), one dict per image."""
+        ...
+
+
+@dataclass(frozen=True)
+class Contender:
+    family: str  # e.g. "YOLO", "two-stage", "SSD"
+    model: str  # e.g. "course YOLOv2", "torchvision ssdlite320_mobilenet_v3_large"
+    build: Callable[[Setup], Trainable]
+
+
+@dataclass(frozen=True)
+class Result:
+    family: str
+    model: str
+    steps: int
+    images_per_s: float
+    map_50: float
+    coco_ap: float
+
+
+class RandomBoxes:
+    """The trivial baseline: 10 random boxes of random classes and scores per image."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.gen = torch.Generator().manual_seed(0)
+
+    def train_step(self, images: list[Tensor], targets: list[Target]) -> float:
+        return 0.0
+
+    def predict(self, images: list[Tensor]) -> list[Prediction]:
+        preds = []
+        size = self.setup.image_size
+        for _ in images:
+            xy = torch.rand(10, 2, generator=self.gen) * size * 0.8
+            wh = torch.rand(10, 2, generator=self.gen) * size * 0.4 + 4
+            boxes = torch.cat([xy, (xy + wh).clamp(max=size)], dim=1)
+            preds.append(
+                {
+                    "boxes": boxes,
+                    "scores": torch.rand(10, generator=self.gen),
+                    "labels": torch.randint(0, self.setup.num_classes, (10,), generator=self.gen),
+                }
+            )
+        return preds
+
+
+BASELINE = Contender("baseline", "random boxes", RandomBoxes)
+
+
+def discover(only: Sequence[str] | None = None) -> list[Contender]:
+    """The baseline, then every family module's contenders (``only``: module names)."""
+    import detector_families
+
+    contenders = [BASELINE]
+    for info in sorted(pkgutil.iter_modules(detector_families.__path__), key=lambda m: m.name):
+        if only and info.name not in only:
+            continue
+        module = importlib.import_module(f"detector_families.{info.name}")
+        contenders.extend(module.CONTENDERS)
+    return contenders
+
+
+def _batches(dataset, batch_size: int, device: torch.device, seed: int):
+    """Endless shuffled batches of (images, targets) on ``device``."""
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(dataset), generator=gen).tolist()
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            items = [dataset[i] for i in order[start : start + batch_size]]
+            yield (
+                [image.to(device) for image, _ in items],
+                [{k: v.to(device) for k, v in t.items()} for _, t in items],
+            )
+
+
+def run(contender: Contender, setup: Setup, train, val, budget_s: float, batch_size: int) -> Result:
+    """Train ``contender`` for ``budget_s`` seconds, then time its predictions and evaluate."""
+    seed_everything(0)
+    model = contender.build(setup)
+    steps = 0
+    started = time.perf_counter()
+    if contender is not BASELINE:
+        for images, targets in _batches(train, batch_size, setup.device, seed=0):
+            model.train_step(images, targets)
+            steps += 1
+            if time.perf_counter() - started >= budget_s:
+                break
+    images = [image.to(setup.device) for image, _ in val]
+    targets = [t for _, t in val]
+    started = time.perf_counter()
+    preds = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            preds.extend(model.predict(images[start : start + batch_size]))
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    preds = [{k: v.detach().cpu() for k, v in p.items()} for p in preds]
+    metrics = evaluate_detections(preds, targets)
+    return Result(
+        contender.family,
+        contender.model,
+        steps,
+        len(images) / elapsed,
+        metrics.map_50,
+        metrics.map,
+    )
+
+
+def format_table(results: Sequence[Result]) -> str:
+    lines = [
+        f"{'family':<12} {'model':<44} {'steps':>6} {'images/s':>9} {'mAP@0.5':>8} {'COCO AP':>8}"
+    ]
+    for r in results:
+        lines.append(
+            f"{r.family:<12} {r.model:<44} {r.steps:>6} {r.images_per_s:>9.1f} "
+            f"{r.map_50:>8.3f} {r.coco_ap:>8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget-s", type=float, default=180.0, help="training seconds each")
+    parser.add_argument("--only", help="comma-separated family modules (default: all)")
+    parser.add_argument("--device", help="default: course_utils.get_device()")
+    parser.add_argument("--train-images", type=int, default=512)
+    parser.add_argument("--val-images", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args(argv)
+    device = torch.device(args.device) if args.device else get_device()
+    setup = Setup(device, args.image_size, len(SHAPE_CLASSES))
+    train = ShapesDetection(args.train_images, image_size=args.image_size, seed=0, split="train")
+    val = ShapesDetection(args.val_images, image_size=args.image_size, seed=0, split="val")
+    only = args.only.split(",") if args.only else None
+    results = []
+    for contender in discover(only):
+        result = run(contender, setup, train, val, args.budget_s, args.batch_size)
+        results.append(result)
+        print(f"done: {result.family} / {result.model}", file=sys.stderr, flush=True)
+    print(f"device {device}, budget {args.budget_s:g} s per model, {len(train)} training images")
+    print(format_table(results))
+
+
+if __name__ == "__main__":
+    main()
