@@ -96,6 +96,7 @@ def roundtrip(
     workdir: Path,
     wrong: tuple[str, str, list[str]] | None = None,
     jobs: int = 1,
+    messy_copy: bool = True,
 ) -> RoundTrip:
     """Run the round trip of ``assignment`` inside ``workdir``.
 
@@ -103,6 +104,7 @@ def roundtrip(
         wrong: ``(notebook, exercise grade_id, test grade_ids that must fail)``: that exercise is
             blanked in an otherwise complete submission, which must lose exactly those tests'
             points.
+        messy_copy: also grade the Colab-damaged complete copy (the sanitiser's repairs).
     """
     tc = temp_course(course, [assignment], Path(workdir))
     release(tc, [assignment])
@@ -115,15 +117,20 @@ def roundtrip(
         for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")
-        write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
+        if messy_copy:
+            write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
         shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
         if wrong is not None:
             nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
             write_notebook(nb, subs / "wrong" / f"{name}.ipynb")
     if wrong is None:
         shutil.rmtree(subs / "wrong")
+    if not messy_copy:
+        shutil.rmtree(subs / "messy")
     full = sum(points.values())
-    expected = {"source": full, "blank": 0.0, "messy": full}
+    expected = {"source": full, "blank": 0.0}
+    if messy_copy:
+        expected["messy"] = full
     if wrong is not None:
         unknown = [t for t in wrong[2] if t not in points]
         if unknown:

@@ -34,14 +34,31 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
 }
 
 
+# The Colab-damaged copy exercises the submission sanitiser, whose repairs do not depend on
+# the notebook: the first assignments cover it, later ones skip it to keep the suite's time.
+MESSY_COPY_GRADED = {
+    "01_pytorch_tutorial",
+    "02_convolutions",
+    "03_backprop",
+    "04_receptive_fields",
+    "05_detection_basics",
+}
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("assignment", sorted(ROUND_TRIPS))
 def test_round_trip(assignment, tmp_path):
     notebook, exercise, lost, total = ROUND_TRIPS[assignment]
+    messy_copy = assignment in MESSY_COPY_GRADED
     result = roundtrip(
-        find_course(REPO / "grading"), assignment, tmp_path, wrong=(notebook, exercise, lost)
+        find_course(REPO / "grading"),
+        assignment,
+        tmp_path,
+        wrong=(notebook, exercise, lost),
+        messy_copy=messy_copy,
     )
     assert result.max_score == total
-    assert result.problems == [], result.rows
-    assert result.scores["source"] == result.scores["messy"] == total
+    assert result.problems == [], "\n".join(result.problems)
+    assert result.scores["source"] == total
+    assert result.scores["messy" if messy_copy else "source"] == total
     assert result.scores["blank"] == 0
