@@ -1,6 +1,6 @@
 """Every graded assignment grades correctly, through real nbgrader runs in a temporary course.
 
-For each assignment the round trip (grading/roundtrip.py) releases it (failing on any leaked
+For each assignment the round trip (course_grading/roundtrip.py) releases it (failing on any leaked
 answer or hidden test), then autogrades: the source notebooks as handed in (full marks, and no
 cell may raise: this is also the "notebook runs top to bottom in FAST mode" test), the blank
 student version (zero), a Colab-damaged complete copy (full marks), and the source with one
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grading.paths import find_course
-from grading.roundtrip import roundtrip
+from course_grading.paths import find_course
+from course_grading.roundtrip import roundtrip
 
 REPO = Path(__file__).resolve().parents[1]
 
