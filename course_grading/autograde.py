@@ -17,9 +17,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from .notebooks import read_notebook, write_notebook
 from .paths import Course
 from .release import release
+from .roster import Roster
 from .runner import RunResult, run_nbgrader
 from .sanitize import SubmissionError, load_submission, sanitize
-from .submissions import Submission, collect
+from .submissions import Collection, Submission, collect_export
 
 DEFAULT_NOTEBOOK_TIMEOUT = 900  # seconds for one whole notebook (cells have their own limit)
 
@@ -129,34 +130,64 @@ def autograde(
     submissions: Path,
     jobs: int = 1,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    fmt: str = "auto",
+    roster: Roster | None = None,
+    report: list[Collection] | None = None,
 ) -> list[GradeRow]:
-    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip)."""
+    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip).
+
+    Args:
+        fmt: the export's layout ("auto" detects it; see `course_grading.lms`).
+        roster: map export identifiers to course ids; roster students without a submission
+            get a row (and a 0 in the gradebook) saying so; unmatched files are not graded.
+        report: when given, the `Collection` (every file found, ignored, unmatched) is
+            appended to it for the caller's summary.
+    Returns:
+        one row per student, sorted by id. One student's failure of any kind is a note in
+        that student's row; the batch always completes.
+    """
     names = course.notebook_names(assignment)
     _ensure_released(course, assignment)
     staging = course.root / ".unpacked" / assignment
     if staging.exists():
         shutil.rmtree(staging)
-    subs = collect(Path(submissions), assignment, names, workdir=staging)
-    rows = {
-        sub.student_id: GradeRow(sub.student_id, problems=stage(course, assignment, sub))
-        for sub in subs
-    }
+    found = collect_export(
+        Path(submissions), assignment, names, workdir=staging, fmt=fmt, roster=roster
+    )
+    if report is not None:
+        report.append(found)
+    rows: dict[str, GradeRow] = {}
+    for sub in found.submissions:
+        try:
+            rows[sub.student_id] = GradeRow(sub.student_id, problems=stage(course, assignment, sub))
+        except Exception as exc:  # one student's files must not stop the batch
+            rows[sub.student_id] = GradeRow(sub.student_id, problems=[f"not staged: {exc}"])
+    for student_id in found.absent:
+        rows[student_id] = GradeRow(student_id, problems=["no submission"])
     timeout = notebook_timeout * len(names) + 60
 
     def work(student_id: str) -> None:
-        folder = course.submitted_dir / student_id / assignment
-        if not any(folder.glob("*.ipynb")):
-            rows[student_id].problems.append("nothing gradable was submitted")
-            _forget_submission(course, assignment, student_id)
-            return
-        rows[student_id].problems.extend(grade_student(course, assignment, student_id, timeout))
+        row = rows[student_id]
+        try:
+            folder = course.submitted_dir / student_id / assignment
+            if not any(folder.glob("*.ipynb")):
+                if "no submission" not in row.problems:
+                    row.problems.append("nothing gradable was submitted")
+                _forget_submission(course, assignment, student_id)
+                return
+            row.problems.extend(grade_student(course, assignment, student_id, timeout))
+        except Exception as exc:
+            row.problems.append(f"grading failed: {type(exc).__name__}: {exc}")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(work, list(rows)))
     if staging.exists():
         shutil.rmtree(staging)
     for row in rows.values():
-        row.score, row.max_score, row.failed = read_scores(course, assignment, row.student_id)
+        try:
+            row.score, row.max_score, row.failed = read_scores(course, assignment, row.student_id)
+        except Exception as exc:
+            row.problems.append(f"score not read from the gradebook: {exc}")
     return [rows[k] for k in sorted(rows)]
 
 

@@ -77,16 +77,24 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from .autograde import autograde, format_table
+    from .roster import Roster
 
     course = find_course(args.course_dir)
+    roster = Roster.read(args.roster) if args.roster else None
+    report: list = []
     rows = autograde(
         course,
         args.assignment,
         Path(args.submissions),
         jobs=args.jobs,
         notebook_timeout=args.timeout,
+        fmt=args.format,
+        roster=roster,
+        report=report,
     )
     print(format_table(rows))
+    for collection in report:
+        print(collection.summary())
     return 0
 
 
@@ -188,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--submissions", required=True, help="folder or .zip of submitted notebooks")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "canvas", "moodle", "blackboard", "gradescope", "folders", "flat"],
+        help="layout of the export (default: detected, and printed in the summary)",
+    )
+    p.add_argument(
+        "--roster",
+        help="CSV with student_id and any of email, name, sis_id, canvas_id, moodle_id, "
+        "blackboard_username, gradescope_sid: maps the export's ids to course ids",
+    )
     p.add_argument(
         "--timeout", type=float, default=900, help="seconds allowed per notebook (default 900)"
     )
