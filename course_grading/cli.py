@@ -120,6 +120,15 @@ def _cmd_grades(args: argparse.Namespace) -> int:
             f"{row['assignment']:<24} {row['student_id']:<20} {row['score']:>8} / {row['max_score']}"
         )
     print(f"{len(rows)} grade(s) written to {target}")
+    if args.lms:
+        from .reports import lms_table, write_lms_csv
+        from .roster import Roster
+
+        roster = Roster.read(args.roster) if args.roster else None
+        header, table = lms_table(rows, args.lms, roster)
+        lms_path = target.with_name(f"{target.stem}_{args.lms}.csv")
+        write_lms_csv(lms_path, header, table)
+        print(f"{args.lms} gradebook import file: {lms_path}")
     return 0
 
 
@@ -216,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("grades", _cmd_grades, "export every grade to CSV and print them")
     p.add_argument("--csv", help="output file (default: grading/grades.csv)")
+    p.add_argument(
+        "--lms",
+        choices=["canvas", "moodle"],
+        help="also write <csv>_<lms>.csv in the layout that LMS's gradebook imports",
+    )
+    p.add_argument("--roster", help="roster CSV (canvas_id, email, name columns for --lms)")
 
     p = add(
         "roundtrip",

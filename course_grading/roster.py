@@ -39,6 +39,7 @@ class Roster:
 
     students: list[str]
     names: dict[str, str] = field(default_factory=dict)  # student_id -> display name
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # student_id -> the row
     _index: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +62,7 @@ class Roster:
                 raise ValueError(f"{path}, line {line}: empty student_id")
             roster.students.append(sid)
             roster.names[sid] = (row.get("name") or "").strip()
+            roster.columns[sid] = {k: (v or "").strip() for k, v in row.items() if k}
             roster._add(sid, sid)
             for column, value in row.items():
                 if column is None or column == "student_id" or not (value or "").strip():

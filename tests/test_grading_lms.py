@@ -182,3 +182,48 @@ def test_bad_roster_and_format_say_what_to_do(tmp_path):
         Roster.read(tmp_path / "r.csv")
     with pytest.raises(ValueError, match="unknown submission format"):
         scan(tmp_path, NAMES, "webct")
+
+
+def test_grades_pivot_into_canvas_and_moodle_imports(tmp_path):
+    from course_grading.reports import lms_table
+
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    roster = Roster.read(tmp_path / "roster.csv")
+    rows = [
+        {
+            "assignment": "01_pytorch_tutorial",
+            "student_id": "jdoe",
+            "score": "18.0",
+            "max_score": "18.0",
+        },
+        {
+            "assignment": "02_convolutions",
+            "student_id": "jdoe",
+            "score": "7.0",
+            "max_score": "20.0",
+        },
+        {
+            "assignment": "01_pytorch_tutorial",
+            "student_id": "bsmith",
+            "score": "0.0",
+            "max_score": "18.0",
+        },
+    ]
+    header, table = lms_table(rows, "canvas", roster)
+    assert header == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "01_pytorch_tutorial",
+        "02_convolutions",
+    ]
+    assert table[0] == ["Points Possible", "", "", "", "", "18.0", "20.0"]
+    by_id = {r[1]: r for r in table[1:]}
+    assert by_id["104233"] == ["Jane Doe", "104233", "", "jdoe@example.edu", "", "18.0", "7.0"]
+    assert by_id["200000"][5:] == ["0.0", ""]
+    assert by_id["300000"][5:] == ["", ""]  # on the roster, never graded
+    header, table = lms_table(rows, "moodle", roster)
+    assert header[:3] == ["Email address", "ID number", "Full name"]
+    assert ["jdoe@example.edu", "jdoe", "Jane Doe", "18.0", "7.0"] in table
