@@ -81,17 +81,27 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
 
     course = find_course(args.course_dir)
     roster = Roster.read(args.roster) if args.roster else None
+    from .autograde import BatchInterrupted
+
     report: list = []
-    rows = autograde(
-        course,
-        args.assignment,
-        Path(args.submissions),
-        jobs=args.jobs,
-        notebook_timeout=args.timeout,
-        fmt=args.format,
-        roster=roster,
-        report=report,
-    )
+    try:
+        rows = autograde(
+            course,
+            args.assignment,
+            Path(args.submissions),
+            jobs=args.jobs,
+            notebook_timeout=args.timeout,
+            fmt=args.format,
+            roster=roster,
+            report=report,
+            sandboxed=False if args.no_sandbox else None,
+        )
+    except BatchInterrupted as stop:
+        print(format_table(stop.rows))
+        print("interrupted: the rows above say which students were not graded")
+        return 130
+    if args.no_sandbox:
+        print("WARNING: graded without a sandbox: student code ran with your permissions")
     print(format_table(rows))
     for collection in report:
         print(collection.summary())
@@ -210,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=["auto", "canvas", "moodle", "blackboard", "gradescope", "folders", "flat"],
         help="layout of the export (default: detected, and printed in the summary)",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (trusted notebooks only)",
     )
     p.add_argument(
         "--roster",
