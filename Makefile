@@ -25,6 +25,10 @@ $(RELEASE_STAMP): $(STAMP) $(SOURCES)
 
 setup: $(STAMP)
 	@if [ -d .git ] && [ -z "$$CI" ]; then $(BIN)/pre-commit install > /dev/null && echo "pre-commit hooks installed"; fi
+	@command -v bwrap > /dev/null || { \
+		if command -v apt-get > /dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2> /dev/null; }; then \
+			$$( [ "$$(id -u)" = 0 ] || echo sudo -n ) apt-get install -y -qq bubblewrap > /dev/null && echo "bubblewrap installed (autograding sandbox)"; \
+		else echo "note: install bubblewrap (sudo apt-get install bubblewrap) so course autograde can sandbox student code"; fi; }
 
 # JupyterLab rooted at the nbgrader course root (so the instructor's formgrader works too),
 # opening on the student versions.

@@ -77,16 +77,34 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from .autograde import autograde, format_table
+    from .roster import Roster
 
     course = find_course(args.course_dir)
-    rows = autograde(
-        course,
-        args.assignment,
-        Path(args.submissions),
-        jobs=args.jobs,
-        notebook_timeout=args.timeout,
-    )
+    roster = Roster.read(args.roster) if args.roster else None
+    from .autograde import BatchInterrupted
+
+    report: list = []
+    try:
+        rows = autograde(
+            course,
+            args.assignment,
+            Path(args.submissions),
+            jobs=args.jobs,
+            notebook_timeout=args.timeout,
+            fmt=args.format,
+            roster=roster,
+            report=report,
+            sandboxed=False if args.no_sandbox else None,
+        )
+    except BatchInterrupted as stop:
+        print(format_table(stop.rows))
+        print("interrupted: the rows above say which students were not graded")
+        return 130
+    if args.no_sandbox:
+        print("WARNING: graded without a sandbox: student code ran with your permissions")
     print(format_table(rows))
+    for collection in report:
+        print(collection.summary())
     return 0
 
 
@@ -112,6 +130,15 @@ def _cmd_grades(args: argparse.Namespace) -> int:
             f"{row['assignment']:<24} {row['student_id']:<20} {row['score']:>8} / {row['max_score']}"
         )
     print(f"{len(rows)} grade(s) written to {target}")
+    if args.lms:
+        from .reports import lms_table, write_lms_csv
+        from .roster import Roster
+
+        roster = Roster.read(args.roster) if args.roster else None
+        header, table = lms_table(rows, args.lms, roster)
+        lms_path = target.with_name(f"{target.stem}_{args.lms}.csv")
+        write_lms_csv(lms_path, header, table)
+        print(f"{args.lms} gradebook import file: {lms_path}")
     return 0
 
 
@@ -189,6 +216,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--submissions", required=True, help="folder or .zip of submitted notebooks")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "canvas", "moodle", "blackboard", "gradescope", "folders", "flat"],
+        help="layout of the export (default: detected, and printed in the summary)",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (trusted notebooks only)",
+    )
+    p.add_argument(
+        "--roster",
+        help="CSV with student_id and any of email, name, sis_id, canvas_id, moodle_id, "
+        "blackboard_username, gradescope_sid: maps the export's ids to course ids",
+    )
+    p.add_argument(
         "--timeout", type=float, default=900, help="seconds allowed per notebook (default 900)"
     )
 
@@ -197,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("grades", _cmd_grades, "export every grade to CSV and print them")
     p.add_argument("--csv", help="output file (default: grading/grades.csv)")
+    p.add_argument(
+        "--lms",
+        choices=["canvas", "moodle"],
+        help="also write <csv>_<lms>.csv in the layout that LMS's gradebook imports",
+    )
+    p.add_argument("--roster", help="roster CSV (canvas_id, email, name columns for --lms)")
 
     p = add(
         "roundtrip",
