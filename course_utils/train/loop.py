@@ -53,7 +53,14 @@ from .batches import (
     move_to,
     split_batch,
 )
-from .checkpoint import CheckpointError, capture_rng, load_latest, restore_rng, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    capture_rng,
+    list_checkpoints,
+    load_latest,
+    restore_rng,
+    save_checkpoint,
+)
 from .history import History
 from .loaders import pinned
 from .progress import Progress
@@ -130,14 +137,27 @@ class _Run:
             self.log.write(f"no checkpoint in {self.checkpoint_dir}: starting from scratch")
             return
         state, path = found
-        try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as exc:
+        # every check before anything is loaded: a refused checkpoint leaves the model as it was
+        problems = model_differences(state["model"], self.model.state_dict())
+        if problems:
             raise CheckpointError(
-                f"{path} was written for a different model; use another checkpoint_dir or "
-                f"resume=False. Details: {exc}"
+                f"{path} was written for a different model ({'; '.join(problems)}); train this "
+                "one in another checkpoint_dir."
+            )
+        differences = setup_differences(state.get("setup"), self.setup())
+        if differences:
+            raise CheckpointError(
+                f"{path} does not fit this run: " + "; ".join(differences) + ". Resume with the "
+                "settings of that run, or train this one in another checkpoint_dir."
+            )
+        self.model.load_state_dict(state["model"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"{path} holds an optimizer over other parameter groups; train this run in "
+                f"another checkpoint_dir. Details: {exc}"
             ) from exc
-        self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -151,6 +171,16 @@ class _Run:
             f"resuming from {path.name}: epoch {self.pos['epoch'] + 1}, "
             f"batch {self.pos['batch_in_epoch'] + 1}, step {self.pos['step']}"
         )
+
+    def setup(self) -> dict[str, Any]:
+        """What a checkpoint must agree with to be resumed by this run (see `setup_differences`)."""
+        return {
+            "batches per epoch": _len(self.loader),
+            "batch size": _batch_size(self.loader),
+            "processes": self.info.world_size,
+            "optimizer": type(self.optimizer).__name__,
+            "scheduler": type(self.scheduler).__name__ if self.scheduler is not None else None,
+        }
 
     def position(self) -> tuple[int, int, int]:
         """``(epoch, step, batch_in_epoch)``: the step alone does not tell whether the epoch
@@ -171,6 +201,7 @@ class _Run:
                 "epoch_rng": self.epoch_rngs,
                 "running": copy.deepcopy(self.running),
                 "history": dict(self.history),
+                "setup": self.setup(),
             }
             save_checkpoint(state, self.checkpoint_dir, keep=self.keep_checkpoints)
         D.barrier(self.info)
@@ -327,7 +358,8 @@ def fit(
         checkpoint_every, checkpoint_unit: also every N "epoch"s or optimizer "step"s.
         keep_checkpoints: how many recent checkpoints to keep.
         resume: continue from the newest readable checkpoint in ``checkpoint_dir`` (starts
-            fresh when there is none).
+            fresh when there is none). With ``resume=False`` the folder must hold no
+            checkpoints: one folder holds one run.
         progress: tqdm bars for epochs and batches with the loss; False for silence.
         live_plot: redraw the training curves in place after every epoch (notebooks).
         seed: shuffling seed of the distributed sampler under torchrun.
@@ -335,6 +367,11 @@ def fit(
         the `History` (per-epoch lists), including epochs from before a resume.
     Raises:
         FloatingPointError: the loss became NaN or infinite (the message names the step).
+        CheckpointError: ``resume=False`` into a folder holding an earlier run's checkpoints
+            (the message names the folder and the two ways out); ``resume=True`` from a
+            checkpoint that does not fit this run (another model, optimizer or scheduler
+            kind, batch size, batches per epoch or number of processes: the message says
+            what differs).
     """
     _check_args(epochs, scheduler_step, checkpoint_unit, checkpoint_every, resume, checkpoint_dir)
     info, device = D.setup(torch.device(device) if device is not None else None)
@@ -383,6 +420,16 @@ def fit(
     )
     if resume:
         run.restore()
+    elif run.checkpoint_dir is not None:
+        refuse_earlier_run(run.checkpoint_dir)
+    if run.checkpoint_dir is not None and _persistent_workers(train_loader) and info.is_main:
+        warnings.warn(
+            "the train_loader keeps its worker processes alive between epochs "
+            "(persistent_workers=True): their random state (augmentations) cannot be "
+            "checkpointed, so a resumed run will not repeat the uninterrupted one exactly. "
+            "make_loader restarts its workers every epoch, which resumes exactly.",
+            stacklevel=2,
+        )
     live = None
     if live_plot and info.is_main:
         from ..viz.curves import LivePlot
@@ -418,6 +465,57 @@ def fit(
         if live is not None:
             live.close()
     return run.history
+
+
+def refuse_earlier_run(folder: Path) -> None:
+    """`CheckpointError` when ``folder`` holds checkpoints: a new run (``resume=False``) would
+    mix its files with the earlier run's, and a later resume could continue the wrong one."""
+    found = list_checkpoints(folder)
+    if found:
+        raise CheckpointError(
+            f"{folder} already holds checkpoints of an earlier run (newest: {found[-1].name}); "
+            "a new run there would mix the two. Either continue that run with resume=True, or "
+            "start a new run in another checkpoint_dir (or delete the ckpt-*.pt files there)."
+        )
+
+
+def model_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """What keeps ``saved`` (a state_dict) from loading into a model whose state is ``now``."""
+    problems = []
+    missing = [k for k in now if k not in saved]
+    unexpected = [k for k in saved if k not in now]
+    if missing:
+        problems.append(f"it lacks {missing[:3]}{' ...' if len(missing) > 3 else ''}")
+    if unexpected:
+        problems.append(f"it has {unexpected[:3]}{' ...' if len(unexpected) > 3 else ''}")
+    shapes = [
+        f"{k}: {tuple(saved[k].shape)} in the checkpoint, {tuple(v.shape)} now"
+        for k, v in now.items()
+        if k in saved and hasattr(v, "shape") and tuple(saved[k].shape) != tuple(v.shape)
+    ]
+    return problems + shapes[:3]
+
+
+def setup_differences(saved: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[str]:
+    """``"<what>: <checkpoint's> in the checkpoint, <this run's> now"`` for every setting that
+    differs (checkpoints written before settings were recorded are not checked)."""
+    if saved is None:
+        return []
+    return [
+        f"{key}: {saved[key]} in the checkpoint, {value} now"
+        for key, value in now.items()
+        if key in saved and saved[key] != value
+    ]
+
+
+def _batch_size(loader: DataLoader) -> int | None:
+    if loader.batch_size is not None:
+        return loader.batch_size
+    return getattr(loader.batch_sampler, "batch_size", None)  # a custom batch sampler
+
+
+def _persistent_workers(loader: DataLoader) -> bool:
+    return bool(getattr(loader, "persistent_workers", False)) and loader.num_workers > 0
 
 
 def _len(loader: DataLoader) -> int | None:
