@@ -1,8 +1,10 @@
 """course_utils: the one library every Deep Vision notebook imports.
 
 Modules: `env` (device, seeds, fast mode, doctor), `checks` (assertions for exercises),
-`data` (Shapes and real datasets), `train` (the training loop), `viz` and `widgets` (figures
-and interactive explorers), `detection` (evaluation infrastructure).
+`guard` (hidden tests: reference functions raise while an exercise runs), `data` (Shapes and
+real datasets, a sample photo), `train` (the training loop), `conv_geometry` (output sizes,
+layouts, receptive-field regions), `viz` and `widgets` (figures and interactive explorers),
+`detection` (evaluation infrastructure).
 """
 
 from .env import data_dir, doctor, fast_mode, get_device, in_colab, seed_everything

@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .conv_plots import plot_maps
+from .arrays import plot_maps
 
 
 def _module(model: nn.Module, name: str) -> nn.Module:
