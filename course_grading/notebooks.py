@@ -77,7 +77,7 @@ def normalize_notebook(nb: NotebookNode) -> NotebookNode:
             if meta["grade"] and not meta["solution"]:
                 meta["locked"] = True
         cell.source = cell.source.rstrip() if isinstance(cell.source, str) else cell.source
-    nbformat.validator.normalize(nb)
+    _, nb = nbformat.validator.normalize(nb)  # a repaired copy (duplicate or missing cell ids)
     return nb
 
 

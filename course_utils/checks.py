@@ -162,16 +162,6 @@ def numeric_gradient(
     return grad
 
 
-def numeric_gradient_array(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, h: float = 1e-5
-) -> np.ndarray:
-    """Finite-difference gradient of ``sum(f(x) * dout)`` with respect to ``x``.
-
-    This is the gradient a backward pass receives when the upstream gradient is ``dout``.
-    """
-    return numeric_gradient(lambda v: float(np.sum(np.asarray(f(v)) * dout)), x, h)
-
-
 def numeric_gradient_torch(
     f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dout: torch.Tensor, h: float = 1e-5
 ) -> torch.Tensor:
