@@ -14,20 +14,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.viz.conv_arithmetic import (
-    conv_animation,
+from course_utils.conv_geometry import conv_layout, stack_output_size, torch_output_size
+from course_utils.viz import (
     conv_animation_html,
     conv_explorer_figure,
-    conv_layout,
     draw_conv,
-    torch_output_size,
-)
-from course_utils.viz.conv_plots import (
     filter_response_figure,
     plot_activations,
     plot_maps,
     plot_timings,
 )
+from course_utils.viz.conv_arithmetic import conv_animation
 
 
 def _gids(ax) -> Counter:
@@ -127,6 +124,17 @@ def test_explorer_figure_never_raises():
     assert any("not a valid convolution" in t.get_text() for t in fig.axes[0].texts)
     fig = conv_explorer_figure(n=5, k=3, padding=1, position=80, output_padding=2)
     assert _gids(fig.axes[1])["output_current"] == 1  # position wrapped, output_padding ignored
+
+
+def test_stack_output_size_runs_each_layer_and_names_where_the_map_vanishes():
+    layers = [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 0, 2)]
+    x = torch.zeros(1, 1, 37, 37)
+    x = F.conv2d(x, torch.zeros(1, 1, 3, 3), stride=2, padding=1)
+    x = F.max_pool2d(x, 2, 2)
+    x = F.conv2d(x, torch.zeros(1, 1, 3, 3), dilation=2)
+    assert stack_output_size(layers, 37) == x.shape[-1]
+    with pytest.raises(ValueError, match=r"empty after layer 3 of 3 \(its input: 2x2\)"):
+        stack_output_size(layers, 8)
 
 
 def test_torch_output_size_matches_real_layers():
