@@ -10,10 +10,10 @@ import shutil
 import nbformat
 import pytest
 
-from grading.cli import main
-from grading.notebooks import grade_id, read_notebook, write_notebook
-from grading.release import ReleaseError, release
-from grading.workspace import release_edits, start, update, work_dir
+from course_grading.cli import main
+from course_grading.notebooks import grade_id, read_notebook, write_notebook
+from course_grading.release import ReleaseError, release
+from course_grading.workspace import release_edits, start, update, work_dir
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading-pipeline")]
 
