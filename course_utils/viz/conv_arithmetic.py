@@ -17,6 +17,7 @@ so the drawing agrees with the framework by construction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -248,14 +249,16 @@ def _draw_output(ax: Axes, layout: ConvLayout, position: int, done_only: bool) -
 
 
 def _titles(layout: ConvLayout) -> tuple[str, str]:
+    # Two short lines each: a panel can be narrower than one long title (a 2x2 output next to
+    # a 4x4 input), and a title wider than the figure is cut off at its edges.
     kind = "transposed conv" if layout.transposed else "conv"
     left = (
-        f"input {layout.n}x{layout.n}, k={layout.k}, p={layout.padding}, "
-        f"s={layout.stride}, d={layout.dilation}"
+        f"input {layout.n}x{layout.n}\nk={layout.k} p={layout.padding} "
+        f"s={layout.stride} d={layout.dilation}"
     )
     if layout.transposed and layout.output_padding:
-        left += f", op={layout.output_padding}"
-    return left, f"{kind} output {layout.n_out}x{layout.n_out}"
+        left += f" op={layout.output_padding}"
+    return left, f"{kind}\noutput {layout.n_out}x{layout.n_out}"
 
 
 def _check_position(layout: ConvLayout, position: int) -> int:
@@ -399,9 +402,46 @@ def conv_animation_html(
     fig = anim._fig
     fig.set_dpi(dpi)
     try:
-        return anim.to_jshtml(default_mode="loop")
+        return _robust_jshtml(anim.to_jshtml(default_mode="loop"))
     finally:
         plt.close(fig)
+
+
+_FIRST_FRAME = re.compile(r'frames\[0\] = "((?:[^"\\]|\\.)*)"', re.DOTALL)
+_START = re.compile(
+    r"setTimeout\(function\(\) \{\s*(anim\w+) = new Animation\(([^)]*)\);\s*\}, 0\);"
+)
+
+
+def _robust_jshtml(html: str) -> str:
+    """matplotlib's JS animation, made to show in JupyterLab's windowed notebooks.
+
+    matplotlib's player starts with an empty ``<img>`` and fills it from a script that runs
+    once, right after the output is created. JupyterLab (windowed rendering, its default) may
+    create the output before it is in the page; the script then finds no element, and the
+    animation stays blank until the cell is re-rendered. Here the ``<img>`` starts on the
+    first frame (visible with no script at all), and the player starts once its elements are
+    in the page.
+    """
+    first = _FIRST_FRAME.search(html)
+    start = _START.search(html)
+    if first is None or start is None:  # another matplotlib template: leave it as it is
+        return html
+    name, args = start.group(1), start.group(2)
+    retry = (
+        "var begin = function() {\n"
+        "      if (!document.getElementById(img_id) || !document[loop_select_id]) {\n"
+        "        setTimeout(begin, 100); return;  // not in the page yet\n"
+        "      }\n"
+        f"      {name} = new Animation({args});\n"
+        "    };\n"
+        "    setTimeout(begin, 0);"
+    )
+    html = html[: start.start()] + retry + html[start.end() :]
+    frame0 = first.group(1).replace("\\\n", "")
+    return re.sub(
+        r'(<img id="_anim_img\w+")>', lambda m: f'{m.group(1)} src="{frame0}">', html, count=1
+    )
 
 
 def conv_explorer_figure(
