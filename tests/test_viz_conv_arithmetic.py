@@ -125,8 +125,13 @@ def test_bad_configurations_say_what_to_change():
 def test_explorer_figure_never_raises():
     fig = conv_explorer_figure(n=3, k=5)
     assert any("not a valid convolution" in t.get_text() for t in fig.axes[0].texts)
-    fig = conv_explorer_figure(n=5, k=3, padding=1, position=80, output_padding=2)
-    assert _gids(fig.axes[1])["output_current"] == 1  # position wrapped, output_padding ignored
+    fig = conv_explorer_figure(n=5, k=3, padding=1, position=1.0, output_padding=2)
+    assert _gids(fig.axes[1])["output_current"] == 1  # output_padding ignored
+    for position, index in ((1.0, 24), (0.0, 0), (0.5, 12), (7.0, 24), (-1.0, 0)):
+        fig = conv_explorer_figure(n=5, k=3, padding=1, position=position)  # 5x5 output
+        [current] = [p for p in fig.axes[1].patches if p.get_gid() == "output_current"]
+        row, col = divmod(index, 5)  # never past the last cell, whatever the slider says
+        assert (round(current.get_y()), round(current.get_x())) == (row, col), position
 
 
 def test_torch_output_size_matches_real_layers():

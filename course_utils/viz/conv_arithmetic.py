@@ -452,12 +452,14 @@ def conv_explorer_figure(
     dilation: int = 1,
     transposed: bool = False,
     output_padding: int = 0,
-    position: int = 0,
+    position: float = 0.0,
     size: float = 3.2,
 ) -> Figure:
     """`draw_conv` made forgiving for sliders: never raises on a bad combination.
 
-    ``position`` wraps around the output cells, ``output_padding`` is ignored for a direct
+    ``position`` says where the kernel is as a fraction of the way through the output cells
+    (row-major): 0 is the first cell, 1 the last, whatever the output size, so a slider over
+    [0, 1] never runs past the last cell. ``output_padding`` is ignored for a direct
     convolution, and a configuration PyTorch would reject is drawn as a figure that explains
     why (instead of an exception inside the widget).
     """
@@ -473,7 +475,7 @@ def conv_explorer_figure(
             dilation,
             transposed,
             output_padding,
-            position=position % (n_out * n_out),
+            position=round(min(max(float(position), 0.0), 1.0) * (n_out * n_out - 1)),
             size=size,
         )
     except ValueError as exc:
