@@ -64,7 +64,9 @@ def _cmd_release(args: argparse.Namespace) -> int:
     course = find_course(args.course_dir)
     if args.ref and not args.repo_url:
         raise ValueError("--ref needs --repo-url")
-    for done in release(course, args.assignments, args.repo_url, args.ref, args.release_prefix):
+    for done in release(
+        course, args.assignments, args.repo_url, args.ref, args.release_prefix, force=args.force
+    ):
         for path in done.notebooks:
             print(f"released {path}")
     if args.repo_url:
@@ -72,6 +74,53 @@ def _cmd_release(args: argparse.Namespace) -> int:
             f"Colab badges point at {args.repo_url} @ {args.ref or 'main'} under "
             f"{args.release_prefix}/: publish that folder there (see README, instructor guide)."
         )
+    return 0
+
+
+def _cmd_start(args: argparse.Namespace) -> int:
+    from .workspace import start, work_dir
+
+    course = find_course(args.course_dir)
+    report = start(course, args.assignments, rescue=args.rescue)
+    for path in report.copied:
+        print(f"{'rescued' if args.rescue else 'new'} {path}")
+    if not args.rescue:
+        print(
+            f"{len(report.copied)} new file(s); {len(report.kept)} already in "
+            f"{work_dir(course)} left as they are"
+        )
+    for path in report.updatable:
+        print(
+            f"a newer release of {path.parent.name}/{path.name} exists: "
+            f"`course update {path.parent.name} {path.stem}` brings it in and keeps your answers"
+        )
+    return 0
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    from .workspace import update
+
+    course = find_course(args.course_dir)
+    for report in update(course, args.assignment, args.notebooks, beside=args.beside):
+        name = report.notebook.name
+        if report.unchanged:
+            print(f"{name}: already the current release")
+            continue
+        if report.beside:
+            print(f"{name}: new version written beside it as {report.beside.name}")
+        else:
+            print(
+                f"{name}: updated to the current release; previous file kept as "
+                f"{report.backup.name}"
+            )
+        print(f"  your answers kept: {', '.join(report.answers_kept) or 'none yet'}")
+        if report.answers_orphaned:
+            print(
+                f"  answers to exercises the new version no longer has (in the old file): "
+                f"{', '.join(report.answers_orphaned)}"
+            )
+        if report.own_cells:
+            print(f"  {report.own_cells} cell(s) you added are in the old file only")
     return 0
 
 
@@ -209,6 +258,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--release-prefix",
         default="grading/release",
         help="folder of the student versions inside that repository (default: grading/release)",
+    )
+
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite release folders even when they hold edits made since the last release",
+    )
+
+    p = add(
+        "start",
+        _cmd_start,
+        "copy released notebooks into your own work/ folder (never replaces a file there)",
+    )
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: every released one)")
+    p.add_argument(
+        "--rescue",
+        action="store_true",
+        help="copy only release files edited since their release (before re-releasing)",
+    )
+
+    p = add(
+        "update",
+        _cmd_update,
+        "bring your started notebooks up to the current release, keeping your answers",
+    )
+    p.add_argument("assignment")
+    p.add_argument("notebooks", nargs="*", help="notebook names (default: all of the assignment)")
+    p.add_argument(
+        "--beside",
+        action="store_true",
+        help="write the new version as NAME.new.ipynb next to yours instead of replacing it",
     )
 
     p = add("autograde", _cmd_autograde, "sanitise and autograde submissions, print a table")

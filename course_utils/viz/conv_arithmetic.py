@@ -17,6 +17,8 @@ a shape-only "meta" tensor), so the drawing agrees with the framework by constru
 
 from __future__ import annotations
 
+import re
+
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -105,14 +107,16 @@ def _draw_output(ax: Axes, layout: ConvLayout, position: int, done_only: bool) -
 
 
 def _titles(layout: ConvLayout) -> tuple[str, str]:
+    # Two short lines each: a panel can be narrower than one long title (a 2x2 output next to
+    # a 4x4 input), and a title wider than the figure is cut off at its edges.
     kind = "transposed conv" if layout.transposed else "conv"
     left = (
-        f"input {layout.n}x{layout.n}, k={layout.k}, p={layout.padding}, "
-        f"s={layout.stride}, d={layout.dilation}"
+        f"input {layout.n}x{layout.n}\nk={layout.k} p={layout.padding} "
+        f"s={layout.stride} d={layout.dilation}"
     )
     if layout.transposed and layout.output_padding:
-        left += f", op={layout.output_padding}"
-    return left, f"{kind} output {layout.n_out}x{layout.n_out}"
+        left += f" op={layout.output_padding}"
+    return left, f"{kind}\noutput {layout.n_out}x{layout.n_out}"
 
 
 def _check_position(layout: ConvLayout, position: int) -> int:
@@ -256,9 +260,46 @@ def conv_animation_html(
     fig = anim._fig
     fig.set_dpi(dpi)
     try:
-        return anim.to_jshtml(default_mode="loop")
+        return _robust_jshtml(anim.to_jshtml(default_mode="loop"))
     finally:
         plt.close(fig)
+
+
+_FIRST_FRAME = re.compile(r'frames\[0\] = "((?:[^"\\]|\\.)*)"', re.DOTALL)
+_START = re.compile(
+    r"setTimeout\(function\(\) \{\s*(anim\w+) = new Animation\(([^)]*)\);\s*\}, 0\);"
+)
+
+
+def _robust_jshtml(html: str) -> str:
+    """matplotlib's JS animation, made to show in JupyterLab's windowed notebooks.
+
+    matplotlib's player starts with an empty ``<img>`` and fills it from a script that runs
+    once, right after the output is created. JupyterLab (windowed rendering, its default) may
+    create the output before it is in the page; the script then finds no element, and the
+    animation stays blank until the cell is re-rendered. Here the ``<img>`` starts on the
+    first frame (visible with no script at all), and the player starts once its elements are
+    in the page.
+    """
+    first = _FIRST_FRAME.search(html)
+    start = _START.search(html)
+    if first is None or start is None:  # another matplotlib template: leave it as it is
+        return html
+    name, args = start.group(1), start.group(2)
+    retry = (
+        "var begin = function() {\n"
+        "      if (!document.getElementById(img_id) || !document[loop_select_id]) {\n"
+        "        setTimeout(begin, 100); return;  // not in the page yet\n"
+        "      }\n"
+        f"      {name} = new Animation({args});\n"
+        "    };\n"
+        "    setTimeout(begin, 0);"
+    )
+    html = html[: start.start()] + retry + html[start.end() :]
+    frame0 = first.group(1).replace("\\\n", "")
+    return re.sub(
+        r'(<img id="_anim_img\w+")>', lambda m: f'{m.group(1)} src="{frame0}">', html, count=1
+    )
 
 
 def conv_explorer_figure(
@@ -269,12 +310,14 @@ def conv_explorer_figure(
     dilation: int = 1,
     transposed: bool = False,
     output_padding: int = 0,
-    position: int = 0,
+    position: float = 0.0,
     size: float = 3.2,
 ) -> Figure:
     """`draw_conv` made forgiving for sliders: never raises on a bad combination.
 
-    ``position`` wraps around the output cells, ``output_padding`` is ignored for a direct
+    ``position`` says where the kernel is as a fraction of the way through the output cells
+    (row-major): 0 is the first cell, 1 the last, whatever the output size, so a slider over
+    [0, 1] never runs past the last cell. ``output_padding`` is ignored for a direct
     convolution, and a configuration PyTorch would reject is drawn as a figure that explains
     why (instead of an exception inside the widget).
     """
@@ -290,7 +333,7 @@ def conv_explorer_figure(
             dilation,
             transposed,
             output_padding,
-            position=position % (n_out * n_out),
+            position=round(min(max(float(position), 0.0), 1.0) * (n_out * n_out - 1)),
             size=size,
         )
     except ValueError as exc:

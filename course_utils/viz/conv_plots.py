@@ -55,9 +55,10 @@ def plot_activations(
     if not fns:
         raise ValueError("give at least one activation, e.g. {'ReLU': torch.relu}")
     x = torch.linspace(lo, hi, num, dtype=torch.float64)
+    # every function runs before the figure exists: one that raises leaves no empty grid behind
+    curves = {name: activation_and_derivative(fn, x) for name, fn in fns.items()}
     fig, axes = subplots(1, len(fns), size=size, squeeze=False)
-    for ax, (name, fn) in zip(axes[0], fns.items()):
-        y, dy = activation_and_derivative(fn, x)
+    for ax, (name, (y, dy)) in zip(axes[0], curves.items()):
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)
         ax.plot(x, y, color=color(0), label="f(x)")
