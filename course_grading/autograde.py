@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import sandbox
+from . import limits, sandbox
 from .notebooks import read_notebook, write_notebook
 from .paths import Course
 from .release import release
@@ -91,6 +91,8 @@ def _explain(result: RunResult, timeout: float) -> list[str]:
         problems.append("the kernel died while running the notebook (nothing could be graded)")
     if "CellTimeoutError" in text or "Cell execution timed out" in text:
         problems.append("a cell hit the per-cell time limit")
+    elif "Timeout waiting for execute reply" in text:
+        problems.append("a cell hit its time limit and was interrupted")
     if not result.ok and not problems:
         lines = result.error_lines()
         problems.append(lines[0] if lines else f"nbgrader exited with code {result.returncode}")
@@ -104,17 +106,19 @@ def grade_student(
     timeout: float,
     sandboxed: bool = True,
     memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
+    cell_limits: Path | None = None,
 ) -> list[str]:
     """Autograde one staged student (its kernel sandboxed); retry with backoff while another
     job holds the gradebook lock."""
-    env: dict[str, str] = {}
+    env: dict[str, str] = {limits.ENV_VAR: str(cell_limits)} if cell_limits else {}
     config: list[str] = []
     # short: Unix socket paths are limited to ~100 characters
     box = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
     if sandboxed:
-        env, config = sandbox.prepare(
+        box_env, config = sandbox.prepare(
             box, course.autograded_dir / student_id / assignment, memory_mb=memory_mb
         )
+        env.update(box_env)
     try:
         for attempt in range(5):
             result = run_nbgrader(
@@ -191,6 +195,7 @@ def autograde(
     roster: Roster | None = None,
     report: list[Collection] | None = None,
     sandboxed: bool | None = None,
+    calibrate: bool = True,
 ) -> list[GradeRow]:
     """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip).
 
@@ -203,6 +208,9 @@ def autograde(
         sandboxed: run each kernel in a sandbox (`course_grading.sandbox`). ``None``: sandbox,
             and raise `sandbox.SandboxUnavailable` when none can run here; ``False`` grades
             with the instructor's permissions (only for trusted notebooks).
+        calibrate: per-cell time limits from the reference solution's times
+            (`course_grading.limits`; measured once per version of the sources); the
+            notebook limit is then the sum of the cell limits, else ``notebook_timeout``.
     Returns:
         one row per student, sorted by id. One student's failure of any kind is a note in
         that student's row; the batch always completes.
@@ -230,7 +238,19 @@ def autograde(
             rows[sub.student_id] = GradeRow(sub.student_id, problems=[f"not staged: {exc}"])
     for student_id in found.absent:
         rows[student_id] = GradeRow(student_id, problems=["no submission"])
-    timeout = notebook_timeout * len(names) + 60
+    cell_limits, calibration = limits.calibrated(course, assignment) if calibrate else (None, None)
+
+    def run_limit(student_id: str) -> float:
+        if calibration is None:
+            return notebook_timeout * len(names) + 60
+        folder = course.submitted_dir / student_id / assignment
+        submitted = []
+        for path in folder.glob("*.ipynb"):
+            try:
+                submitted.append(read_notebook(path))
+            except ValueError:
+                pass
+        return limits.notebook_timeout(calibration, submitted) + 60
 
     def work(student_id: str) -> None:
         row = rows[student_id]
@@ -241,7 +261,16 @@ def autograde(
                     row.problems.append("nothing gradable was submitted")
                 _forget_submission(course, assignment, student_id)
                 return
-            row.problems.extend(grade_student(course, assignment, student_id, timeout, sandboxed))
+            row.problems.extend(
+                grade_student(
+                    course,
+                    assignment,
+                    student_id,
+                    run_limit(student_id),
+                    sandboxed,
+                    cell_limits=cell_limits,
+                )
+            )
         except Exception as exc:
             row.problems.append(f"grading failed: {type(exc).__name__}: {exc}")
 

@@ -209,6 +209,8 @@ def write_kernelspec(folder: Path, plan: SandboxPlan) -> Path:
         ],
         "display_name": "Python 3 (sandboxed)",
         "language": "python",
+        # a signal would reach bwrap, not the kernel inside: interrupt over the control channel
+        "interrupt_mode": "message",
     }  # fmt: skip
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return spec_dir
