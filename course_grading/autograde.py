@@ -196,6 +196,7 @@ def autograde(
     report: list[Collection] | None = None,
     sandboxed: bool | None = None,
     calibrate: bool = True,
+    calibration: limits.Calibration | None = None,
 ) -> list[GradeRow]:
     """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip).
 
@@ -238,10 +239,14 @@ def autograde(
             rows[sub.student_id] = GradeRow(sub.student_id, problems=[f"not staged: {exc}"])
     for student_id in found.absent:
         rows[student_id] = GradeRow(student_id, problems=["no submission"])
-    cell_limits, calibration = limits.calibrated(course, assignment) if calibrate else (None, None)
+    cell_limits, measured = (
+        limits.calibrated(course, assignment, calibration or limits.Calibration())
+        if calibrate
+        else (None, None)
+    )
 
     def run_limit(student_id: str) -> float:
-        if calibration is None:
+        if measured is None:
             return notebook_timeout * len(names) + 60
         folder = course.submitted_dir / student_id / assignment
         submitted = []
@@ -250,7 +255,7 @@ def autograde(
                 submitted.append(read_notebook(path))
             except ValueError:
                 pass
-        return limits.notebook_timeout(calibration, submitted) + 60
+        return limits.notebook_timeout(measured, submitted) + 60
 
     def work(student_id: str) -> None:
         row = rows[student_id]

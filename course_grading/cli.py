@@ -131,6 +131,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     course = find_course(args.course_dir)
     roster = Roster.read(args.roster) if args.roster else None
     from .autograde import BatchInterrupted
+    from .limits import Calibration
 
     report: list = []
     try:
@@ -144,6 +145,8 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
             roster=roster,
             report=report,
             sandboxed=False if args.no_sandbox else None,
+            calibrate=not args.flat_limits,
+            calibration=Calibration(floor=args.limit_floor, multiple=args.limit_multiple),
         )
     except BatchInterrupted as stop:
         print(format_table(stop.rows))
@@ -312,7 +315,27 @@ def build_parser() -> argparse.ArgumentParser:
         "blackboard_username, gradescope_sid: maps the export's ids to course ids",
     )
     p.add_argument(
-        "--timeout", type=float, default=900, help="seconds allowed per notebook (default 900)"
+        "--limit-floor",
+        type=float,
+        default=10.0,
+        help="per-cell limit: seconds on top of the scaled reference time (default 10)",
+    )
+    p.add_argument(
+        "--limit-multiple",
+        type=float,
+        default=10.0,
+        help="per-cell limit: multiple of the reference solution's time (default 10)",
+    )
+    p.add_argument(
+        "--flat-limits",
+        action="store_true",
+        help="no calibration: 300 s per cell and --timeout per notebook",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds allowed per notebook with --flat-limits (default 900)",
     )
 
     p = add("feedback", _cmd_feedback, "write per-student HTML feedback")

@@ -3,7 +3,7 @@
 Before an assignment's first autograde (and again whenever its source notebooks change) the
 source notebooks run once in FAST mode; each cell's time gives its limit:
 
-    limit = floor + multiple * reference time        (defaults: 10 s + 5 x)
+    limit = floor + multiple * reference time        (defaults: 10 s + 10 x)
 
 so an infinite loop in one exercise costs that exercise within seconds, not the 300 s of a
 blanket per-cell limit. Cells a student added get ``student_cell`` seconds. A notebook's own
@@ -37,7 +37,7 @@ DEFAULT_TIMEOUT = 300
 @dataclass(frozen=True)
 class Calibration:
     floor: float = 10.0  # seconds every cell gets on top of its scaled reference time
-    multiple: float = 5.0  # slack over the reference solution's time (slower machines)
+    multiple: float = 10.0  # slack over the reference solution (slower machines, plainer code)
     student_cell: float = 60.0  # a cell the source does not have
     margin: float = 60.0  # notebook limit above the sum of its cells' (kernel start, saving)
 
@@ -99,6 +99,7 @@ def measure(course: Course, assignment: str, calibration: Calibration = Calibrat
         notebooks[name] = round(total + calibration.margin, 1)
     return {
         "sources": sources_hash(course, assignment),
+        "calibration": [calibration.floor, calibration.multiple],
         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
         "student_cell": calibration.student_cell,
         "cells": limits,
@@ -106,14 +107,20 @@ def measure(course: Course, assignment: str, calibration: Calibration = Calibrat
     }
 
 
-def calibrated(course: Course, assignment: str) -> tuple[Path, dict]:
-    """The limits of ``assignment``, measured now when missing or older than its sources."""
+def calibrated(
+    course: Course, assignment: str, calibration: Calibration = Calibration()
+) -> tuple[Path, dict]:
+    """The limits of ``assignment``, measured now when missing, older than its sources or
+    derived with other settings."""
     path = limits_file(course, assignment)
     if path.exists():
         data = json.loads(path.read_text())
-        if data.get("sources") == sources_hash(course, assignment):
+        if data.get("sources") == sources_hash(course, assignment) and data.get("calibration") == [
+            calibration.floor,
+            calibration.multiple,
+        ]:
             return path, data
-    data = measure(course, assignment)
+    data = measure(course, assignment, calibration)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1))
     return path, data

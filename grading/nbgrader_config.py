@@ -17,7 +17,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Execution. Per cell: generous enough for a PyTorch training cell on a slow laptop CPU.
 # The whole-notebook limit is enforced by `course autograde --timeout` around each submission.
 c.Execute.timeout = 300
-# `course autograde` calibrates a limit per cell on the reference solution (10 s + 5x its time;
+# `course autograde` calibrates a limit per cell on the reference solution (10 s + 10x its time;
 # course_grading/limits.py) and names the file in $COURSE_CELL_LIMITS; without it, 300 s.
 try:
     from course_grading.limits import cell_timeout
