@@ -7,6 +7,7 @@ is one row per student: score, max score, and every problem found along the way.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import tempfile
@@ -107,10 +108,13 @@ def grade_student(
     sandboxed: bool = True,
     memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
     cell_limits: Path | None = None,
+    threads: int | None = None,
 ) -> list[str]:
     """Autograde one staged student (its kernel sandboxed); retry with backoff while another
     job holds the gradebook lock."""
     env: dict[str, str] = {limits.ENV_VAR: str(cell_limits)} if cell_limits else {}
+    if threads is not None:  # parallel jobs share the cores instead of oversubscribing them
+        env.update({v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
     config: list[str] = []
     # short: Unix socket paths are limited to ~100 characters
     box = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
@@ -274,6 +278,7 @@ def autograde(
                     run_limit(student_id),
                     sandboxed,
                     cell_limits=cell_limits,
+                    threads=max(1, (os.cpu_count() or 1) // max(1, jobs)),
                 )
             )
         except Exception as exc:

@@ -24,6 +24,10 @@ CASES = {
         ["--budget-s", "0.5", "--train-images", "16", "--val-images", "8", "--batch-size", "4"],
         r"baseline +random boxes +0 +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
     ),
+    "grading": (
+        ["--sample", "--repeats", "1", "--class-size", "5"],
+        r"sandbox / no sandbox: \d+\.\d{3}.*\n(.*\n)*jobs 2 / jobs 1 speed-up: \d+\.\d\dx",
+    ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
         r"00_getting_started/getting_started\.ipynb +\d+\.\d",
