@@ -11,6 +11,7 @@ line instead of a traceback (`course_utils.exercises.install`).
 """
 
 from . import exercises
+from . import integrity as integrity  # takes the originals before any student code runs
 from .env import data_dir, doctor, fast_mode, get_device, in_colab, seed_everything
 from .exercises import needs
 

@@ -45,3 +45,23 @@ c.LimitOutput.max_traceback = 60
 
 # Students delete or duplicate cells: put deleted test cells back before grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Integrity: each check cell first puts back builtins, torch/numpy comparisons and the course's
+# check functions a submission may have replaced (course_utils/integrity.py), and nbgrader
+# records an error for a cell whose failure a submission hid from the output.
+try:
+    from nbgrader.converters.autograde import Autograde
+
+    from course_grading.integrity import DropRestoreLine, RestoreBeforeChecks
+
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    execute = next(i for i, step in enumerate(steps) if step.__name__ == "Execute")
+    c.Autograde.autograde_preprocessors = [
+        *steps[:execute],
+        RestoreBeforeChecks,
+        steps[execute],
+        DropRestoreLine,
+        *steps[execute + 1 :],
+    ]
+except ImportError:  # outside the course's environment: nbgrader's own steps
+    pass
