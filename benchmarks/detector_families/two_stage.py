@@ -10,6 +10,8 @@ and 1/2 of it. R-CNN trains its region classifier on warped regions sampled from
 
 from __future__ import annotations
 
+import contextlib
+import io
 from functools import cache
 from typing import Any
 
@@ -30,14 +32,20 @@ RCNN_NAMES = [
 FASTER_NAMES = ["FasterRCNN", "torchvision_faster_rcnn", "ShiftLabels"]
 
 
+def _quietly(notebook: str, names: list[str]) -> dict[str, Any]:
+    # the definitions come with the check cells of the helpers they follow: hide their prints
+    with contextlib.redirect_stdout(io.StringIO()):
+        return load_definitions(notebook, names)
+
+
 @cache
 def _rcnn_defs() -> dict[str, Any]:
-    return load_definitions("06_two_stage/rcnn_fast_rcnn.ipynb", RCNN_NAMES)
+    return _quietly("06_two_stage/rcnn_fast_rcnn.ipynb", RCNN_NAMES)
 
 
 @cache
 def _faster_defs() -> dict[str, Any]:
-    return load_definitions("06_two_stage/faster_rcnn.ipynb", FASTER_NAMES)
+    return _quietly("06_two_stage/faster_rcnn.ipynb", FASTER_NAMES)
 
 
 def _proposals(defs: dict[str, Any], size: int) -> Tensor:
