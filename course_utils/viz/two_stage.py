@@ -304,7 +304,8 @@ def proposals_figure(
         if gt_boxes is not None and len(gt_boxes):
             draw_boxes(None, gt_boxes, colors=["white"] * len(gt_boxes), ax=ax, linestyle="--",
                        show_text=False)  # fmt: skip
-            found = torchvision.ops.box_iou(gt_boxes, boxes[chosen]).amax(1) >= 0.5
-            title += f"\nrecall@0.5 = {int(found.sum())}/{len(gt_boxes)}"
+            iou = torchvision.ops.box_iou(gt_boxes, boxes[chosen])
+            found = int((iou.amax(1) >= 0.5).sum()) if len(chosen) else 0
+            title += f"\nrecall@0.5 = {found}/{len(gt_boxes)}"
         ax.set_title(title, fontsize=9)
     return fig
