@@ -1,0 +1,167 @@
+"""SSD and RetinaNet: the course's models from ``07_single_stage/ssd_fpn_retinanet.ipynb``
+next to torchvision's.
+
+Course rows: the notebook's `SmallSSD` (with the reference solutions of `ssd_default_boxes`,
+`ssd_match` and `hard_negative_mining`) and `SmallRetinaNet` (reference `FPN`, `focal_loss`,
+`retinanet_prior_bias`), trained with focal loss and with plain BCE, with the notebook's
+optimizer (AdamW, one-cycle schedule).
+
+torchvision rows, trained from scratch on the same data and budget:
+- ``ssdlite320_mobilenet_v3_large`` as torchvision builds it (images resized to 320 px);
+- torchvision's `SSD` and `RetinaNet` classes on the notebook's small `Backbone` (RetinaNet
+  with torchvision's `FeaturePyramidNetwork` and a group-normalised head), with the same
+  default boxes / anchors as the course models, so the rows differ only in the detector code.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import cache, partial
+from typing import Any
+
+import torch
+from detectors import Contender, Setup
+from notebook_defs import load_definitions
+from torch import Tensor, nn
+from torchvision.models.detection.anchor_utils import AnchorGenerator, DefaultBoxGenerator
+from torchvision.models.detection.retinanet import RetinaNet, RetinaNetHead
+from torchvision.models.detection.ssd import SSD
+from torchvision.models.detection.ssdlite import ssdlite320_mobilenet_v3_large
+from torchvision.ops import FeaturePyramidNetwork
+
+NOTEBOOK = "07_single_stage/ssd_fpn_retinanet.ipynb"
+NAMES = ["IMAGE_SIZE", "NUM_CLASSES", "Backbone", "SmallSSD", "SmallRetinaNet"]
+LR = 3e-3
+# The one-cycle schedule needs a length: about the steps of batch 16 a 180 s CPU budget
+# gives; after it ends the learning rate stays at its final value.
+SCHEDULE_STEPS = 1000
+SSD_SCALES = (0.1, 0.7)
+SSD_RATIOS = [[2], [2, 3], [2, 3], [2]]
+RETINA_BASE_SIZES = (12, 24, 48, 96)
+
+
+@cache
+def _definitions() -> dict[str, Any]:
+    return load_definitions(NOTEBOOK, NAMES)
+
+
+class _Trainer:
+    """AdamW + one-cycle schedule, as `train_detector` in the notebook."""
+
+    def __init__(self, model: nn.Module, setup: Setup) -> None:
+        self.setup = setup
+        self.model = model.to(setup.device)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, LR, total_steps=SCHEDULE_STEPS, pct_start=0.15
+        )
+        self.steps = 0
+
+    def losses(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
+        self.model.train()
+        loss = sum(self.losses(images, targets).values())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
+        self.optimizer.step()
+        if self.steps < SCHEDULE_STEPS - 1:
+            self.scheduler.step()
+        self.steps += 1
+        return float(loss)
+
+
+class CourseDetector(_Trainer):
+    """The notebook's SmallSSD or SmallRetinaNet."""
+
+    def __init__(self, setup: Setup, kind: str) -> None:
+        ns = _definitions()
+        if kind == "ssd":
+            model = ns["SmallSSD"](setup.num_classes, setup.image_size)
+        else:
+            model = ns["SmallRetinaNet"](setup.num_classes, setup.image_size, classification=kind)
+        super().__init__(model, setup)
+
+    def losses(self, images, targets):
+        return self.model.loss(self.model(torch.stack(images)), targets)
+
+    def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
+        return self.model.predict(torch.stack(images))
+
+
+class _FeatureDict(nn.Module):
+    """The notebook's Backbone as torchvision's detectors want it: an OrderedDict of maps,
+    optionally through torchvision's FPN (then ``out_channels`` is the FPN's width)."""
+
+    def __init__(self, backbone: nn.Module, channels: tuple[int, ...], fpn_width: int | None):
+        super().__init__()
+        self.body = backbone
+        self.fpn = FeaturePyramidNetwork(list(channels), fpn_width) if fpn_width else None
+        self.out_channels = fpn_width or list(channels)
+
+    def forward(self, x: Tensor) -> OrderedDict[str, Tensor]:
+        maps = OrderedDict((f"p{i + 3}", m) for i, m in enumerate(self.body(x)))
+        return self.fpn(maps) if self.fpn is not None else maps
+
+
+class TorchvisionDetector(_Trainer):
+    """A torchvision detection model (it computes its own losses in train mode). Labels are
+    shifted by one for models with a background class (``shift=1``)."""
+
+    def __init__(self, setup: Setup, kind: str) -> None:
+        ns = _definitions()
+        size, classes = setup.image_size, setup.num_classes
+        common = {"image_mean": [0.0, 0.0, 0.0], "image_std": [1.0, 1.0, 1.0]}
+        self.shift = 1
+        if kind == "ssdlite":
+            model = ssdlite320_mobilenet_v3_large(
+                weights=None, weights_backbone=None, num_classes=classes + 1
+            )
+        elif kind == "ssd":
+            backbone = _FeatureDict(ns["Backbone"](), ns["Backbone"].channels, None)
+            anchors = DefaultBoxGenerator(SSD_RATIOS, *SSD_SCALES)
+            model = SSD(backbone, anchors, (size, size), classes + 1, **common)
+        else:  # retinanet: foreground classes only (sigmoid classifier, no background)
+            self.shift = 0
+            backbone = _FeatureDict(ns["Backbone"](), ns["Backbone"].channels, 64)
+            sizes = tuple(tuple(b * 2 ** (i / 3) for i in range(3)) for b in RETINA_BASE_SIZES)
+            anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
+            head = RetinaNetHead(64, 9, classes, norm_layer=partial(nn.GroupNorm, 16))
+            model = RetinaNet(
+                backbone, classes, min_size=size, max_size=size, anchor_generator=anchors,
+                head=head, **common,
+            )  # fmt: skip
+        super().__init__(model, setup)
+
+    def losses(self, images, targets):
+        shifted = [{"boxes": t["boxes"], "labels": t["labels"] + self.shift} for t in targets]
+        return self.model(images, shifted)
+
+    @torch.no_grad()
+    def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
+        self.model.eval()
+        preds = self.model(images)
+        return [
+            {"boxes": p["boxes"], "scores": p["scores"], "labels": p["labels"] - self.shift}
+            for p in preds
+        ]
+
+
+CONTENDERS = [
+    Contender("SSD", "course SmallSSD", partial(CourseDetector, kind="ssd")),
+    Contender("SSD", "torchvision SSD (course backbone)", partial(TorchvisionDetector, kind="ssd")),
+    Contender(
+        "SSD",
+        "torchvision ssdlite320_mobilenet_v3_large",
+        partial(TorchvisionDetector, kind="ssdlite"),
+    ),
+    Contender("RetinaNet", "course SmallRetinaNet (focal)", partial(CourseDetector, kind="focal")),
+    Contender("RetinaNet", "course SmallRetinaNet (BCE)", partial(CourseDetector, kind="bce")),
+    Contender(
+        "RetinaNet",
+        "torchvision RetinaNet (course backbone, FPN)",
+        partial(TorchvisionDetector, kind="retinanet"),
+    ),
+]
