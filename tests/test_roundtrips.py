@@ -33,6 +33,7 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
     "05_detection_basics": ("detection_eval", "nms", ["test_nms"], 16),
     "06_two_stage": ("rcnn_fast_rcnn", "roi_pool", ["test_roi_pool"], 26),
     "07_single_stage": ("yolo", "yolo_v2_decode", ["test_yolo_v2_decode"], 11),
+    "08_dense_prediction": ("segmentation", "roi_align", ["test_roi_align"], 18),
 }
 
 
