@@ -26,7 +26,7 @@ from torch.utils.benchmark import Timer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grading.notebooks import grade_id, read_notebook  # noqa: E402
+from course_grading.notebooks import grade_id, read_notebook  # noqa: E402
 
 NOTEBOOK = REPO / "notebooks" / "02_convolutions" / "conv_layers.ipynb"
 GOAL_CASE = (8, 32, 64, 64, 64)

@@ -25,10 +25,10 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grading.autograde import autograde  # noqa: E402
-from grading.paths import find_course  # noqa: E402
-from grading.release import release  # noqa: E402
-from grading.roundtrip import temp_course  # noqa: E402
+from course_grading.autograde import autograde  # noqa: E402
+from course_grading.paths import find_course  # noqa: E402
+from course_grading.release import release  # noqa: E402
+from course_grading.roundtrip import temp_course  # noqa: E402
 
 
 def execute_seconds(path: Path) -> float:

@@ -1,6 +1,6 @@
 """nbgrader configuration of the Deep Vision course root (this folder).
 
-`course` (grading/cli.py) runs nbgrader with this folder as the working directory, so these
+`course` (course_grading/cli.py) runs nbgrader with this folder as the working directory, so these
 settings apply to release, autograde and feedback alike. Everything nbgrader writes here
 (source/, release/, submitted/, autograded/, feedback/, gradebook.db) is generated and ignored
 by git; the source notebooks live in ../notebooks/.

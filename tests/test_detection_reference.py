@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from course_grading.notebooks import is_solution_cell, read_notebook
 from course_utils.data import SHAPE_CLASSES, ShapesDetection
 from course_utils.detection import evaluate_detections, noisy_detections, random_detection_problem
-from grading.notebooks import is_solution_cell, read_notebook
 
 NOTEBOOK = (
     Path(__file__).resolve().parents[1] / "notebooks/05_detection_basics/detection_eval.ipynb"

@@ -7,13 +7,13 @@ import zipfile
 
 import pytest
 
-from grading.autograde import autograde, format_table
-from grading.cli import main
-from grading.demo import make_demo_submissions
-from grading.notebooks import grade_id, read_notebook
-from grading.release import release
-from grading.reports import export_grades, feedback
-from grading.roundtrip import roundtrip
+from course_grading.autograde import autograde, format_table
+from course_grading.cli import main
+from course_grading.demo import make_demo_submissions
+from course_grading.notebooks import grade_id, read_notebook
+from course_grading.release import release
+from course_grading.reports import export_grades, feedback
+from course_grading.roundtrip import roundtrip
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading-pipeline")]
 

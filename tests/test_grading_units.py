@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grading import colab
-from grading.notebooks import (
+from course_grading import colab
+from course_grading.notebooks import (
     check_notebook,
     grade_id,
     normalize_notebook,
@@ -19,16 +19,16 @@ from grading.notebooks import (
     read_notebook,
     write_unvalidated,
 )
-from grading.release import leaks
-from grading.sanitize import (
+from course_grading.release import leaks
+from course_grading.sanitize import (
     SubmissionError,
     canonical_name,
     load_submission,
     match_notebook,
     sanitize,
 )
-from grading.submissions import collect
-from grading.variants import blank_exercise, messy
+from course_grading.submissions import collect
+from course_grading.variants import blank_exercise, messy
 
 SAMPLE = Path(__file__).parent / "fixtures" / "notebooks" / "sample_assignment" / "sample.ipynb"
 
@@ -238,7 +238,7 @@ def test_stamp_is_idempotent_and_harmless_locally():
 def test_missing_nbgrader_is_explained(monkeypatch, sample_course):
     import importlib.util
 
-    from grading import runner
+    from course_grading import runner
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(

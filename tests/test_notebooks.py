@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grading.notebooks import check_notebook, read_notebook
+from course_grading.notebooks import check_notebook, read_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*/*.ipynb"))

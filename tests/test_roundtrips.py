@@ -1,6 +1,6 @@
 """Every graded assignment grades correctly, through real nbgrader runs in a temporary course.
 
-For each assignment the round trip (grading/roundtrip.py) releases it (failing on any leaked
+For each assignment the round trip (course_grading/roundtrip.py) releases it (failing on any leaked
 answer or hidden test), then autogrades: the source notebooks as handed in (full marks, and no
 cell may raise: this is also the "notebook runs top to bottom in FAST mode" test), the blank
 student version (zero), a Colab-damaged complete copy (full marks), and the source with one
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grading.paths import find_course
-from grading.roundtrip import roundtrip
+from course_grading.paths import find_course
+from course_grading.roundtrip import roundtrip
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,14 +35,31 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
 }
 
 
+# The Colab-damaged copy exercises the submission sanitiser, whose repairs do not depend on
+# the notebook: the first assignments cover it, later ones skip it to keep the suite's time.
+MESSY_COPY_GRADED = {
+    "01_pytorch_tutorial",
+    "02_convolutions",
+    "03_backprop",
+    "04_receptive_fields",
+    "05_detection_basics",
+}
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("assignment", sorted(ROUND_TRIPS))
 def test_round_trip(assignment, tmp_path):
     notebook, exercise, lost, total = ROUND_TRIPS[assignment]
+    messy_copy = assignment in MESSY_COPY_GRADED
     result = roundtrip(
-        find_course(REPO / "grading"), assignment, tmp_path, wrong=(notebook, exercise, lost)
+        find_course(REPO / "grading"),
+        assignment,
+        tmp_path,
+        wrong=(notebook, exercise, lost),
+        messy_copy=messy_copy,
     )
     assert result.max_score == total
-    assert result.problems == [], result.rows
-    assert result.scores["source"] == result.scores["messy"] == total
+    assert result.problems == [], "\n".join(result.problems)
+    assert result.scores["source"] == total
+    assert result.scores["messy" if messy_copy else "source"] == total
     assert result.scores["blank"] == 0

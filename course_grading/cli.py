@@ -1,7 +1,7 @@
 """The `course` command: environment report, notebook hygiene, release, autograde, feedback, grades.
 
 Run `course --help` or `course COMMAND --help`. Every command finds the course from the current
-folder (see grading/paths.py) or from ``--course-dir``.
+folder (see course_grading/paths.py) or from ``--course-dir``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 
 KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable")
+# JupyterLab's Run All goes past a failing cell only when it carries this tag; nbgrader still
+# scores the cell by its error output, so a failing check costs its points and nothing else.
+RAISES_TAG = "raises-exception"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -76,6 +79,8 @@ def normalize_notebook(nb: NotebookNode) -> NotebookNode:
                 meta.setdefault(key, False)
             if meta["grade"] and not meta["solution"]:
                 meta["locked"] = True
+                if cell.cell_type == "code" and RAISES_TAG not in cell.metadata.get("tags", []):
+                    cell.metadata["tags"] = [*cell.metadata.get("tags", []), RAISES_TAG]
         cell.source = cell.source.rstrip() if isinstance(cell.source, str) else cell.source
     nbformat.validator.normalize(nb)
     return nb
@@ -142,6 +147,11 @@ def check_notebook(nb: NotebookNode, graded: bool = True) -> list[str]:
                 problems.append(f"{where}: test cell must be locked")
             if not meta.get("points"):
                 problems.append(f"{where}: test cell without points")
+            if cell.cell_type == "code" and RAISES_TAG not in cell.metadata.get("tags", []):
+                problems.append(
+                    f"{where}: test cell without the {RAISES_TAG!r} tag, so Run All would stop "
+                    "at it (run `course normalize`)"
+                )
             if (HIDDEN_BEGIN in cell.source) != (HIDDEN_END in cell.source):
                 problems.append(f"{where}: unbalanced hidden-test markers")
         elif HIDDEN_BEGIN in cell.source:

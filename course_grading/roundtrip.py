@@ -2,7 +2,8 @@
 
 Releases the assignment, checks the student version leaks no answers, then autogrades three
 submissions: the source notebook as-is (must score full marks and run without errors), the
-blank student version (must score zero without crashing), a "messy" complete submission
+blank student version (must score zero, and no cell but the check cells may raise: that is
+Run All reaching the last cell with no exercise written), a "messy" complete submission
 (Colab widget metadata, a "Copy of … (1)" file name, a deleted test cell, a duplicated answer
 cell: must still score full marks) and, optionally, the source with one exercise blanked (must
 lose exactly that exercise's points).
@@ -19,6 +20,7 @@ from nbformat import NotebookNode
 from .autograde import GradeRow, autograde
 from .notebooks import (
     grade_id,
+    is_test_cell,
     points_by_test,
     read_notebook,
     write_notebook,
@@ -38,6 +40,7 @@ class RoundTrip:
     scores: dict[str, float]
     expected: dict[str, float]
     source_errors: list[str] = field(default_factory=list)
+    blank_errors: list[str] = field(default_factory=list)
     rows: list[GradeRow] = field(default_factory=list)
 
     @property
@@ -47,7 +50,15 @@ class RoundTrip:
             for who, want in self.expected.items()
             if abs(self.scores.get(who, 0.0) - want) > 1e-9
         ]
-        return found + [f"source notebook error: {e}" for e in self.source_errors]
+        return (
+            found
+            + [f"source notebook error: {e}" for e in self.source_errors]
+            + [
+                f"blank student version: {e} outside a check cell (Run All would stop there; "
+                "wrap the cell's use of exercises in `with needs(...)`)"
+                for e in self.blank_errors
+            ]
+        )
 
 
 def temp_course(course: Course, assignments: list[str], workdir: Path) -> Course:
@@ -63,10 +74,13 @@ def temp_course(course: Course, assignments: list[str], workdir: Path) -> Course
     return Course(notebooks_dir=workdir / "notebooks", root=root)
 
 
-def error_cells(nb: NotebookNode, name: str) -> list[str]:
-    """Every cell of an executed notebook that raised, as ``name: cell i (id): Error: msg``."""
+def error_cells(nb: NotebookNode, name: str, skip_tests: bool = False) -> list[str]:
+    """Every cell of an executed notebook that raised, as ``name: cell i (id): Error: msg``
+    (``skip_tests``: except the autograded test cells)."""
     found = []
     for index, cell in enumerate(nb.cells):
+        if skip_tests and is_test_cell(cell):
+            continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 label = grade_id(cell) or "no id"
@@ -82,6 +96,7 @@ def roundtrip(
     workdir: Path,
     wrong: tuple[str, str, list[str]] | None = None,
     jobs: int = 1,
+    messy_copy: bool = True,
 ) -> RoundTrip:
     """Run the round trip of ``assignment`` inside ``workdir``.
 
@@ -89,6 +104,7 @@ def roundtrip(
         wrong: ``(notebook, exercise grade_id, test grade_ids that must fail)``: that exercise is
             blanked in an otherwise complete submission, which must lose exactly those tests'
             points.
+        messy_copy: also grade the Colab-damaged complete copy (the sanitiser's repairs).
     """
     tc = temp_course(course, [assignment], Path(workdir))
     release(tc, [assignment])
@@ -101,33 +117,44 @@ def roundtrip(
         for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")
-        write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
+        if messy_copy:
+            write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
         shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
         if wrong is not None:
             nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
             write_notebook(nb, subs / "wrong" / f"{name}.ipynb")
     if wrong is None:
         shutil.rmtree(subs / "wrong")
+    if not messy_copy:
+        shutil.rmtree(subs / "messy")
     full = sum(points.values())
-    expected = {"source": full, "blank": 0.0, "messy": full}
+    expected = {"source": full, "blank": 0.0}
+    if messy_copy:
+        expected["messy"] = full
     if wrong is not None:
         unknown = [t for t in wrong[2] if t not in points]
         if unknown:
             raise ValueError(f"unknown test cells {unknown}; known: {sorted(points)}")
         expected["wrong"] = full - sum(points[t] for t in wrong[2])
     rows = autograde(tc, assignment, subs, jobs=jobs)
-    errors = []
+    errors, blank_errors = [], []
     for name in names:
         graded = tc.autograded_dir / "source" / assignment / f"{name}.ipynb"
         if graded.exists():
             errors += error_cells(read_notebook(graded), name)
         else:
             errors.append(f"{name}: the source notebook was not autograded")
+        graded_blank = tc.autograded_dir / "blank" / assignment / f"{name}.ipynb"
+        if graded_blank.exists():
+            blank_errors += error_cells(read_notebook(graded_blank), name, skip_tests=True)
+        else:
+            blank_errors.append(f"{name}: not autograded")
     return RoundTrip(
         assignment=assignment,
         max_score=full,
         scores={row.student_id: row.score for row in rows},
         expected=expected,
         source_errors=errors,
+        blank_errors=blank_errors,
         rows=rows,
     )

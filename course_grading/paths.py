@@ -14,6 +14,8 @@ from pathlib import Path
 
 CONFIG_NAME = "nbgrader_config.py"
 PACKAGE_ROOT = Path(__file__).resolve().parent
+# The course root sits next to this package in the repository (an editable install).
+REPO_ROOT = PACKAGE_ROOT.parent
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class Course:
 
 def find_course(course_dir: str | os.PathLike | None = None) -> Course:
     """Locate the course: ``course_dir`` (the nbgrader root), else $COURSE_DIR, else the nearest
-    ``grading/nbgrader_config.py`` above the current folder, else the installed package's."""
+    ``grading/nbgrader_config.py`` above the current folder, else the one next to this package
+    (an editable install of the repository)."""
     if course_dir is None:
         course_dir = os.environ.get("COURSE_DIR")
     if course_dir is not None:
@@ -95,8 +98,8 @@ def find_course(course_dir: str | os.PathLike | None = None) -> Course:
     for folder in (here, *here.parents):
         if (folder / "grading" / CONFIG_NAME).is_file() and (folder / "notebooks").is_dir():
             return Course(notebooks_dir=folder / "notebooks", root=folder / "grading")
-    if (PACKAGE_ROOT / CONFIG_NAME).is_file() and (PACKAGE_ROOT.parent / "notebooks").is_dir():
-        return Course(notebooks_dir=PACKAGE_ROOT.parent / "notebooks", root=PACKAGE_ROOT)
+    if (REPO_ROOT / "grading" / CONFIG_NAME).is_file() and (REPO_ROOT / "notebooks").is_dir():
+        return Course(notebooks_dir=REPO_ROOT / "notebooks", root=REPO_ROOT / "grading")
     raise FileNotFoundError(
         "cannot find the course: run `course` inside the repository, or pass --course-dir "
         "pointing at the folder that holds nbgrader_config.py"

@@ -1,1 +1,0 @@
-"""Instructor tooling for Deep Vision: release, sanitise, autograde, feedback, grades (the `course` CLI)."""
