@@ -1,4 +1,4 @@
-"""Fourier-feature figures and the bundled sample image: what is drawn is the data given."""
+"""Fourier-feature figures: what is drawn is the data given."""
 
 import matplotlib
 
@@ -7,9 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from PIL import Image
 
-from course_utils.data.sample_images import sample_image
 from course_utils.viz.fourier_features import (
     fourier_run_figure,
     plot_psnr_curves,
@@ -17,22 +15,6 @@ from course_utils.viz.fourier_features import (
 )
 
 HISTORY = {"epoch": [10, 20, 30], "train_psnr": [12.0, 18.0, 25.0], "test_psnr": [11.0, 15.0, 14.0]}
-
-
-def test_sample_image_is_a_centre_crop_of_the_matplotlib_photo():
-    image = sample_image(32)
-    assert image.shape == (32, 32, 3) and image.dtype == np.float32
-    assert 0.0 <= image.min() and image.max() <= 1.0
-    # Independent reference: crop and resize the file with PIL directly.
-    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-    with Image.open(path) as photo:
-        w, h = photo.size
-        side = min(w, h)
-        box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
-        expected = np.asarray(photo.convert("RGB").crop(box).resize((32, 32), Image.LANCZOS))
-    assert np.abs(image * 255 - expected).max() < 0.5
-    with pytest.raises(ValueError, match="positive"):
-        sample_image(0)
 
 
 def test_psnr_curves_draw_each_run_in_both_panels():
