@@ -31,6 +31,7 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
     "03_backprop": ("pooling", "maxpool2d_backward", ["test_maxpool2d_backward"], 15),
     "04_receptive_fields": ("receptive_fields", "layers_of", ["test_layers_of"], 9),
     "05_detection_basics": ("detection_eval", "nms", ["test_nms"], 16),
+    "a3_ssl_detection": ("rotation_ssl", "RotationDataset", ["test_RotationDataset"], 15),
 }
 
 
