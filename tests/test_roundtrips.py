@@ -35,6 +35,7 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
     "07_single_stage": ("yolo", "yolo_v2_decode", ["test_yolo_v2_decode"], 11),
     "08_dense_prediction": ("segmentation", "roi_align", ["test_roi_align"], 18),
     "a2_mlp": ("mlp_from_scratch", "input_mapping", ["test_input_mapping"], 15),
+    "a3_ssl_detection": ("rotation_ssl", "RotationDataset", ["test_RotationDataset"], 15),
 }
 
 
