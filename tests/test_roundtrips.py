@@ -32,7 +32,7 @@ ROUND_TRIPS: dict[str, tuple[str, str, list[str], float]] = {
     "04_receptive_fields": ("receptive_fields", "layers_of", ["test_layers_of"], 9),
     "05_detection_basics": ("detection_eval", "nms", ["test_nms"], 16),
     "06_two_stage": ("rcnn_fast_rcnn", "roi_pool", ["test_roi_pool"], 26),
-    "07_single_stage": ("yolo", "yolo_v2_decode", ["test_yolo_v2_decode"], 11),
+    "07_single_stage": ("yolo", "yolo_v2_decode", ["test_yolo_v2_decode"], 25),
     "08_dense_prediction": ("segmentation", "roi_align", ["test_roi_align"], 18),
     "a2_mlp": ("mlp_from_scratch", "input_mapping", ["test_input_mapping"], 15),
     "a3_ssl_detection": ("rotation_ssl", "RotationDataset", ["test_RotationDataset"], 15),
