@@ -71,7 +71,7 @@ class CourseYoloV2:
         if self.steps < SCHEDULE_STEPS - 1:
             self.scheduler.step()
         self.steps += 1
-        return float(loss)
+        return loss.item()
 
     def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
         return self.predict_fn(self.model, torch.stack(images))
