@@ -9,7 +9,7 @@ RELEASE_STAMP := grading/release/.released
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test test-fast release grade-demo lint format doctor clean
+.PHONY: setup lab instructor test test-fast release grade-demo lint format doctor clean
 
 # Re-install only when the package definition changed (or the venv is new).
 $(STAMP): pyproject.toml
@@ -18,18 +18,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (Deep Vision)" > /dev/null
 	@touch $(STAMP)
 
-# Student versions, rebuilt only when a source notebook changed.
+# Student versions, rebuilt only when a source notebook changed. Anything a student changed in
+# the release folder itself is first copied into work/ (`course start --rescue`); `course
+# release` refuses to overwrite release files edited since the last release.
 $(RELEASE_STAMP): $(STAMP) $(SOURCES)
+	$(BIN)/course start --rescue
 	$(BIN)/course release
 	@touch $(RELEASE_STAMP)
 
 setup: $(STAMP)
 	@if [ -d .git ] && [ -z "$$CI" ]; then $(BIN)/pre-commit install > /dev/null && echo "pre-commit hooks installed"; fi
+	@command -v bwrap > /dev/null || { \
+		if command -v apt-get > /dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2> /dev/null; }; then \
+			$$( [ "$$(id -u)" = 0 ] || echo sudo -n ) apt-get install -y -qq bubblewrap > /dev/null && echo "bubblewrap installed (autograding sandbox)"; \
+		else echo "note: install bubblewrap (sudo apt-get install bubblewrap) so course autograde can sandbox student code"; fi; }
 
-# JupyterLab rooted at the nbgrader course root (so the instructor's formgrader works too),
-# opening on the student versions.
+# The student's JupyterLab, on the student's own copies in work/ (ignored by git). `course
+# start` copies newly released notebooks there and never replaces one that is already there
+# (`course update ASSIGNMENT` brings in a newer release, keeping the answers). FAST mode is on;
+# `make lab FAST=0` runs the full-size variants. jupyter/student/ hides the instructor's
+# nbgrader menus and server extensions.
+FAST ?= 1
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup $(RELEASE_STAMP)
-	cd grading && ../$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/release $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/course start
+	COURSE_FAST=$(FAST) JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/student $(BIN)/jupyter lab --notebook-dir=work $(LAB_ARGS) $(ALLOW_ROOT)
+
+# The instructor's JupyterLab: rooted at the nbgrader course root, opening on the formgrader
+# (Nbgrader menus, Create Assignment panel, grading).
+instructor: setup $(RELEASE_STAMP)
+	cd grading && ../$(BIN)/jupyter lab --notebook-dir=. --LabApp.default_url=/formgrader $(LAB_ARGS) $(ALLOW_ROOT)
 
 # The whole suite: unit tests, every notebook in FAST mode (also in JupyterLab in a headless
 # browser when Chromium is installed), grading round trips, benchmarks smoke-run, lint.

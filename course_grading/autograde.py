@@ -7,21 +7,35 @@ is one row per student: score, max score, and every problem found along the way.
 
 from __future__ import annotations
 
+import os
+import random
 import shutil
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from . import limits, sandbox
 from .notebooks import read_notebook, write_notebook
 from .paths import Course
 from .release import release
-from .runner import RunResult, run_nbgrader
+from .roster import Roster
+from .runner import RunResult, kill_all, run_nbgrader
 from .sanitize import SubmissionError, load_submission, sanitize
-from .submissions import Submission, collect
+from .submissions import Collection, Submission, collect_export
 
 DEFAULT_NOTEBOOK_TIMEOUT = 900  # seconds for one whole notebook (cells have their own limit)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """The instructor stopped the batch; ``rows`` says what was graded and what was not."""
+
+    def __init__(self, rows: list[GradeRow]) -> None:
+        super().__init__("autograding interrupted")
+        self.rows = rows
 
 
 @dataclass
@@ -78,21 +92,73 @@ def _explain(result: RunResult, timeout: float) -> list[str]:
         problems.append("the kernel died while running the notebook (nothing could be graded)")
     if "CellTimeoutError" in text or "Cell execution timed out" in text:
         problems.append("a cell hit the per-cell time limit")
+    elif "Timeout waiting for execute reply" in text:
+        problems.append("a cell hit its time limit and was interrupted")
     if not result.ok and not problems:
         lines = result.error_lines()
         problems.append(lines[0] if lines else f"nbgrader exited with code {result.returncode}")
     return problems
 
 
-def grade_student(course: Course, assignment: str, student_id: str, timeout: float) -> list[str]:
-    """Autograde one staged student; retry once when another job held the gradebook lock."""
-    for _attempt in range(3):
-        result = run_nbgrader(
-            course, "autograde", assignment, f"--student={student_id}", "--force", timeout=timeout
+def grade_student(
+    course: Course,
+    assignment: str,
+    student_id: str,
+    timeout: float,
+    sandboxed: bool = True,
+    memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
+    cell_limits: Path | None = None,
+    threads: int | None = None,
+) -> list[str]:
+    """Autograde one staged student (its kernel sandboxed); retry with backoff while another
+    job holds the gradebook lock."""
+    env: dict[str, str] = {limits.ENV_VAR: str(cell_limits)} if cell_limits else {}
+    if threads is not None:  # parallel jobs share the cores instead of oversubscribing them
+        env.update({v: str(threads) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+    config: list[str] = []
+    # short: Unix socket paths are limited to ~100 characters
+    box = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
+    if sandboxed:
+        box_env, config = sandbox.prepare(
+            box, course.autograded_dir / student_id / assignment, memory_mb=memory_mb
         )
-        if "database is locked" not in result.output:
-            break
-    return _explain(result, timeout)
+        env.update(box_env)
+    try:
+        for attempt in range(5):
+            result = run_nbgrader(
+                course,
+                "autograde",
+                assignment,
+                f"--student={student_id}",
+                "--force",
+                timeout=timeout,
+                env=env,
+                config_args=config,
+            )
+            if "database is locked" not in result.output:
+                break
+            time.sleep(0.5 * 2**attempt + random.random())
+    finally:
+        shutil.rmtree(box, ignore_errors=True)
+        if sandboxed:
+            sandbox.remove_empty_cgroups()
+    problems = _explain(result, timeout)
+    if sandboxed and _raised(course.autograded_dir / student_id / assignment, "MemoryError"):
+        problems.append(f"{sandbox.MEMORY_NOTE}: a cell asked for more than {memory_mb} MB")
+    return problems
+
+
+def _raised(folder: Path, ename: str) -> bool:
+    """True when a cell of an autograded notebook in ``folder`` raised ``ename``."""
+    for path in folder.glob("*.ipynb"):
+        try:
+            nb = read_notebook(path)
+        except ValueError:
+            continue
+        for cell in nb.cells:
+            if any(o.get("ename") == ename for o in cell.get("outputs", [])):
+                return True
+    return False
 
 
 def _forget_submission(course: Course, assignment: str, student_id: str) -> None:
@@ -129,35 +195,123 @@ def autograde(
     submissions: Path,
     jobs: int = 1,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    fmt: str = "auto",
+    roster: Roster | None = None,
+    report: list[Collection] | None = None,
+    sandboxed: bool | None = None,
+    calibrate: bool = True,
+    calibration: limits.Calibration | None = None,
 ) -> list[GradeRow]:
-    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip)."""
+    """Grade every submission of ``assignment`` found in ``submissions`` (folder or zip).
+
+    Args:
+        fmt: the export's layout ("auto" detects it; see `course_grading.lms`).
+        roster: map export identifiers to course ids; roster students without a submission
+            get a row (and a 0 in the gradebook) saying so; unmatched files are not graded.
+        report: when given, the `Collection` (every file found, ignored, unmatched) is
+            appended to it for the caller's summary.
+        sandboxed: run each kernel in a sandbox (`course_grading.sandbox`). ``None``: sandbox,
+            and raise `sandbox.SandboxUnavailable` when none can run here; ``False`` grades
+            with the instructor's permissions (only for trusted notebooks).
+        calibrate: per-cell time limits from the reference solution's times
+            (`course_grading.limits`; measured once per version of the sources); the
+            notebook limit is then the sum of the cell limits, else ``notebook_timeout``.
+    Returns:
+        one row per student, sorted by id. One student's failure of any kind is a note in
+        that student's row; the batch always completes.
+    """
     names = course.notebook_names(assignment)
+    if sandboxed is None or sandboxed:
+        reason = sandbox.unavailable_reason()
+        if reason is not None:
+            raise sandbox.SandboxUnavailable(reason)
+        sandboxed = True
     _ensure_released(course, assignment)
     staging = course.root / ".unpacked" / assignment
     if staging.exists():
         shutil.rmtree(staging)
-    subs = collect(Path(submissions), assignment, names, workdir=staging)
-    rows = {
-        sub.student_id: GradeRow(sub.student_id, problems=stage(course, assignment, sub))
-        for sub in subs
-    }
-    timeout = notebook_timeout * len(names) + 60
+    found = collect_export(
+        Path(submissions), assignment, names, workdir=staging, fmt=fmt, roster=roster
+    )
+    if report is not None:
+        report.append(found)
+    rows: dict[str, GradeRow] = {}
+    for sub in found.submissions:
+        try:
+            rows[sub.student_id] = GradeRow(sub.student_id, problems=stage(course, assignment, sub))
+        except Exception as exc:  # one student's files must not stop the batch
+            rows[sub.student_id] = GradeRow(sub.student_id, problems=[f"not staged: {exc}"])
+    for student_id in found.absent:
+        rows[student_id] = GradeRow(student_id, problems=["no submission"])
+    cell_limits, measured = (
+        limits.calibrated(course, assignment, calibration or limits.Calibration())
+        if calibrate
+        else (None, None)
+    )
+
+    def run_limit(student_id: str) -> float:
+        if measured is None:
+            return notebook_timeout * len(names) + 60
+        folder = course.submitted_dir / student_id / assignment
+        submitted = []
+        for path in folder.glob("*.ipynb"):
+            try:
+                submitted.append(read_notebook(path))
+            except ValueError:
+                pass
+        return limits.notebook_timeout(measured, submitted) + 60
 
     def work(student_id: str) -> None:
-        folder = course.submitted_dir / student_id / assignment
-        if not any(folder.glob("*.ipynb")):
-            rows[student_id].problems.append("nothing gradable was submitted")
-            _forget_submission(course, assignment, student_id)
-            return
-        rows[student_id].problems.extend(grade_student(course, assignment, student_id, timeout))
+        row = rows[student_id]
+        try:
+            folder = course.submitted_dir / student_id / assignment
+            if not any(folder.glob("*.ipynb")):
+                if "no submission" not in row.problems:
+                    row.problems.append("nothing gradable was submitted")
+                _forget_submission(course, assignment, student_id)
+                return
+            row.problems.extend(
+                grade_student(
+                    course,
+                    assignment,
+                    student_id,
+                    run_limit(student_id),
+                    sandboxed,
+                    cell_limits=cell_limits,
+                    threads=max(1, (os.cpu_count() or 1) // max(1, jobs)),
+                )
+            )
+        except Exception as exc:
+            row.problems.append(f"grading failed: {type(exc).__name__}: {exc}")
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(work, list(rows)))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures = {pool.submit(work, sid): sid for sid in rows}
+    interrupted = False
+    try:
+        for future in futures:
+            future.result()
+    except KeyboardInterrupt:
+        # stop promptly: nothing new starts, every running nbgrader (and its kernel) is killed
+        interrupted = True
+        for future, sid in futures.items():
+            if future.cancel():
+                rows[sid].problems.append("not graded: the batch was interrupted")
+            elif not future.done():
+                rows[sid].problems.append("stopped: the batch was interrupted")
+        kill_all()
+    finally:
+        pool.shutdown(wait=True)
     if staging.exists():
         shutil.rmtree(staging)
     for row in rows.values():
-        row.score, row.max_score, row.failed = read_scores(course, assignment, row.student_id)
-    return [rows[k] for k in sorted(rows)]
+        try:
+            row.score, row.max_score, row.failed = read_scores(course, assignment, row.student_id)
+        except Exception as exc:
+            row.problems.append(f"score not read from the gradebook: {exc}")
+    result = [rows[k] for k in sorted(rows)]
+    if interrupted:
+        raise BatchInterrupted(result)
+    return result
 
 
 def format_table(rows: list[GradeRow]) -> str:

@@ -64,7 +64,9 @@ def _cmd_release(args: argparse.Namespace) -> int:
     course = find_course(args.course_dir)
     if args.ref and not args.repo_url:
         raise ValueError("--ref needs --repo-url")
-    for done in release(course, args.assignments, args.repo_url, args.ref, args.release_prefix):
+    for done in release(
+        course, args.assignments, args.repo_url, args.ref, args.release_prefix, force=args.force
+    ):
         for path in done.notebooks:
             print(f"released {path}")
     if args.repo_url:
@@ -75,18 +77,86 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_autograde(args: argparse.Namespace) -> int:
-    from .autograde import autograde, format_table
+def _cmd_start(args: argparse.Namespace) -> int:
+    from .workspace import start, work_dir
 
     course = find_course(args.course_dir)
-    rows = autograde(
-        course,
-        args.assignment,
-        Path(args.submissions),
-        jobs=args.jobs,
-        notebook_timeout=args.timeout,
-    )
+    report = start(course, args.assignments, rescue=args.rescue)
+    for path in report.copied:
+        print(f"{'rescued' if args.rescue else 'new'} {path}")
+    if not args.rescue:
+        print(
+            f"{len(report.copied)} new file(s); {len(report.kept)} already in "
+            f"{work_dir(course)} left as they are"
+        )
+    for path in report.updatable:
+        print(
+            f"a newer release of {path.parent.name}/{path.name} exists: "
+            f"`course update {path.parent.name} {path.stem}` brings it in and keeps your answers"
+        )
+    return 0
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    from .workspace import update
+
+    course = find_course(args.course_dir)
+    for report in update(course, args.assignment, args.notebooks, beside=args.beside):
+        name = report.notebook.name
+        if report.unchanged:
+            print(f"{name}: already the current release")
+            continue
+        if report.beside:
+            print(f"{name}: new version written beside it as {report.beside.name}")
+        else:
+            print(
+                f"{name}: updated to the current release; previous file kept as "
+                f"{report.backup.name}"
+            )
+        print(f"  your answers kept: {', '.join(report.answers_kept) or 'none yet'}")
+        if report.answers_orphaned:
+            print(
+                f"  answers to exercises the new version no longer has (in the old file): "
+                f"{', '.join(report.answers_orphaned)}"
+            )
+        if report.own_cells:
+            print(f"  {report.own_cells} cell(s) you added are in the old file only")
+    return 0
+
+
+def _cmd_autograde(args: argparse.Namespace) -> int:
+    from .autograde import autograde, format_table
+    from .roster import Roster
+
+    course = find_course(args.course_dir)
+    roster = Roster.read(args.roster) if args.roster else None
+    from .autograde import BatchInterrupted
+    from .limits import Calibration
+
+    report: list = []
+    try:
+        rows = autograde(
+            course,
+            args.assignment,
+            Path(args.submissions),
+            jobs=args.jobs,
+            notebook_timeout=args.timeout,
+            fmt=args.format,
+            roster=roster,
+            report=report,
+            sandboxed=False if args.no_sandbox else None,
+            calibrate=not args.flat_limits,
+            calibration=Calibration(floor=args.limit_floor, multiple=args.limit_multiple),
+        )
+    except BatchInterrupted as stop:
+        print(format_table(stop.rows))
+        print("interrupted: the rows above say which students were not graded")
+        return 130
+    if args.no_sandbox:
+        print("WARNING: graded without a sandbox: student code ran with your permissions")
     print(format_table(rows))
+    for collection in report:
+        print(collection.summary())
     return 0
 
 
@@ -112,6 +182,15 @@ def _cmd_grades(args: argparse.Namespace) -> int:
             f"{row['assignment']:<24} {row['student_id']:<20} {row['score']:>8} / {row['max_score']}"
         )
     print(f"{len(rows)} grade(s) written to {target}")
+    if args.lms:
+        from .reports import lms_table, write_lms_csv
+        from .roster import Roster
+
+        roster = Roster.read(args.roster) if args.roster else None
+        header, table = lms_table(rows, args.lms, roster)
+        lms_path = target.with_name(f"{target.stem}_{args.lms}.csv")
+        write_lms_csv(lms_path, header, table)
+        print(f"{args.lms} gradebook import file: {lms_path}")
     return 0
 
 
@@ -184,12 +263,79 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the student versions inside that repository (default: grading/release)",
     )
 
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite release folders even when they hold edits made since the last release",
+    )
+
+    p = add(
+        "start",
+        _cmd_start,
+        "copy released notebooks into your own work/ folder (never replaces a file there)",
+    )
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: every released one)")
+    p.add_argument(
+        "--rescue",
+        action="store_true",
+        help="copy only release files edited since their release (before re-releasing)",
+    )
+
+    p = add(
+        "update",
+        _cmd_update,
+        "bring your started notebooks up to the current release, keeping your answers",
+    )
+    p.add_argument("assignment")
+    p.add_argument("notebooks", nargs="*", help="notebook names (default: all of the assignment)")
+    p.add_argument(
+        "--beside",
+        action="store_true",
+        help="write the new version as NAME.new.ipynb next to yours instead of replacing it",
+    )
+
     p = add("autograde", _cmd_autograde, "sanitise and autograde submissions, print a table")
     p.add_argument("assignment")
     p.add_argument("--submissions", required=True, help="folder or .zip of submitted notebooks")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument(
-        "--timeout", type=float, default=900, help="seconds allowed per notebook (default 900)"
+        "--format",
+        default="auto",
+        choices=["auto", "canvas", "moodle", "blackboard", "gradescope", "folders", "flat"],
+        help="layout of the export (default: detected, and printed in the summary)",
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without the bubblewrap sandbox (trusted notebooks only)",
+    )
+    p.add_argument(
+        "--roster",
+        help="CSV with student_id and any of email, name, sis_id, canvas_id, moodle_id, "
+        "blackboard_username, gradescope_sid: maps the export's ids to course ids",
+    )
+    p.add_argument(
+        "--limit-floor",
+        type=float,
+        default=10.0,
+        help="per-cell limit: seconds on top of the scaled reference time (default 10)",
+    )
+    p.add_argument(
+        "--limit-multiple",
+        type=float,
+        default=10.0,
+        help="per-cell limit: multiple of the reference solution's time (default 10)",
+    )
+    p.add_argument(
+        "--flat-limits",
+        action="store_true",
+        help="no calibration: 300 s per cell and --timeout per notebook",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds allowed per notebook with --flat-limits (default 900)",
     )
 
     p = add("feedback", _cmd_feedback, "write per-student HTML feedback")
@@ -197,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("grades", _cmd_grades, "export every grade to CSV and print them")
     p.add_argument("--csv", help="output file (default: grading/grades.csv)")
+    p.add_argument(
+        "--lms",
+        choices=["canvas", "moodle"],
+        help="also write <csv>_<lms>.csv in the layout that LMS's gradebook imports",
+    )
+    p.add_argument("--roster", help="roster CSV (canvas_id, email, name columns for --lms)")
 
     p = add(
         "roundtrip",

@@ -82,7 +82,7 @@ def normalize_notebook(nb: NotebookNode) -> NotebookNode:
                 if cell.cell_type == "code" and RAISES_TAG not in cell.metadata.get("tags", []):
                     cell.metadata["tags"] = [*cell.metadata.get("tags", []), RAISES_TAG]
         cell.source = cell.source.rstrip() if isinstance(cell.source, str) else cell.source
-    nbformat.validator.normalize(nb)
+    _, nb = nbformat.validator.normalize(nb)  # a repaired copy (duplicate or missing cell ids)
     return nb
 
 

@@ -25,6 +25,7 @@ from .notebooks import (
 )
 from .paths import Course
 from .runner import run_nbgrader
+from .workspace import record_release, release_edits, work_dir
 
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
 
@@ -110,16 +111,32 @@ def release(
     repo_url: str | None = None,
     ref: str | None = None,
     release_prefix: str = "grading/release",
+    force: bool = False,
 ) -> list[Released]:
     """Generate the student version of each assignment and check it leaks nothing.
 
+    A release folder holding files changed since the last release (a student's edits) is not
+    overwritten unless ``force``: nothing is released and the error names the files.
+
     Raises:
-        ReleaseError: nbgrader failed (its error lines are in the message) or a leak was found.
+        ReleaseError: nbgrader failed (its error lines are in the message), a leak was found, or
+            a release folder holds edits newer than the last release.
     """
     if repo_url:
         colab.parse_github_url(repo_url)  # fail before doing any work
+    assignments = course.check_assignments(assignments)
+    edited = [path for a in assignments for path in release_edits(course, a)]
+    if edited and not force:
+        listing = "\n".join(f"  {path}" for path in edited)
+        raise ReleaseError(
+            f"not releasing: {len(edited)} file(s) in the release folder changed since the last "
+            f"release, and a new release would overwrite them:\n{listing}\n"
+            f"Students work in their own copies under {work_dir(course)}/: `course start "
+            "--rescue` copies these files there first. To overwrite them anyway, run "
+            "`course release --force`."
+        )
     done = []
-    for assignment in course.check_assignments(assignments):
+    for assignment in assignments:
         sources = prepare_source(course, assignment, repo_url, ref, release_prefix)
         result = run_nbgrader(course, "generate_assignment", assignment, "--force", timeout=600)
         if not result.ok:
@@ -132,5 +149,6 @@ def release(
             if problems:
                 raise ReleaseError(f"{student_path}: " + "; ".join(problems))
             released.notebooks.append(student_path)
+        record_release(course, assignment)
         done.append(released)
     return done

@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 from .paths import Course
+from .roster import Roster
 from .runner import run_nbgrader
 
 REQUIRED_COLUMNS = ("assignment", "student_id", "score", "max_score")
@@ -45,3 +46,57 @@ def export_grades(course: Course, csv_path: Path) -> list[dict[str, str]]:
     if missing:
         raise ReportError(f"the export lacks columns {missing}")
     return rows
+
+
+LMS_FORMATS = ("canvas", "moodle")
+
+
+def lms_table(
+    rows: list[dict[str, str]], lms: str, roster: Roster | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The grade export pivoted into the import layout of an LMS gradebook.
+
+    - ``canvas``: ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>...`` with a
+      "Points Possible" row, as Canvas exports and re-imports its gradebook. ``ID`` is the
+      Canvas user id: the roster's ``canvas_id``, else the course id when it is one (a
+      Canvas export graded without a roster keys students by that id).
+    - ``moodle``: ``Email address, ID number, Full name, <assignment>...``; map "Email address"
+      (or "ID number") to the user field at import.
+    Students of the roster without any grade appear with empty cells (Canvas and Moodle leave
+    those grades untouched); use the 0 rows of `course autograde --roster` to record a 0.
+    """
+    if lms not in LMS_FORMATS:
+        raise ValueError(f"unknown LMS {lms!r}; use one of {LMS_FORMATS}")
+    assignments = sorted({r["assignment"] for r in rows})
+    max_scores = {r["assignment"]: r["max_score"] for r in rows}
+    scores: dict[str, dict[str, str]] = {}
+    for r in rows:
+        scores.setdefault(r["student_id"], {})[r["assignment"]] = r["score"]
+    students = sorted(set(scores) | set(roster.students if roster else []))
+    info = (lambda s: roster.columns.get(s, {})) if roster else (lambda s: {})
+    if lms == "canvas":
+        header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments]
+        table = [["Points Possible", "", "", "", "", *(max_scores[a] for a in assignments)]]
+        for s in students:
+            row = info(s)
+            canvas_id = row.get("canvas_id") or (s if s.isdigit() else "")
+            name = row.get("name") or s
+            table.append(
+                [name, canvas_id, row.get("sis_id", ""), row.get("email", "") or s, "",
+                 *(scores.get(s, {}).get(a, "") for a in assignments)]
+            )  # fmt: skip
+    else:
+        header = ["Email address", "ID number", "Full name", *assignments]
+        table = [
+            [info(s).get("email", ""), s, info(s).get("name", "") or s,
+             *(scores.get(s, {}).get(a, "") for a in assignments)]
+            for s in students
+        ]  # fmt: skip
+    return header, table
+
+
+def write_lms_csv(path: Path, header: list[str], table: list[list[str]]) -> None:
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(table)

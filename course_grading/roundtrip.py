@@ -97,6 +97,7 @@ def roundtrip(
     wrong: tuple[str, str, list[str]] | None = None,
     jobs: int = 1,
     messy_copy: bool = True,
+    calibrate: bool = True,
 ) -> RoundTrip:
     """Run the round trip of ``assignment`` inside ``workdir``.
 
@@ -105,6 +106,7 @@ def roundtrip(
             blanked in an otherwise complete submission, which must lose exactly those tests'
             points.
         messy_copy: also grade the Colab-damaged complete copy (the sanitiser's repairs).
+        calibrate: grade under per-cell limits calibrated on the source (as autograde does).
     """
     tc = temp_course(course, [assignment], Path(workdir))
     release(tc, [assignment])
@@ -136,7 +138,7 @@ def roundtrip(
         if unknown:
             raise ValueError(f"unknown test cells {unknown}; known: {sorted(points)}")
         expected["wrong"] = full - sum(points[t] for t in wrong[2])
-    rows = autograde(tc, assignment, subs, jobs=jobs)
+    rows = autograde(tc, assignment, subs, jobs=jobs, calibrate=calibrate)
     errors, blank_errors = [], []
     for name in names:
         graded = tc.autograded_dir / "source" / assignment / f"{name}.ipynb"

@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +40,30 @@ class RunResult:
         return keep
 
 
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_all() -> int:
+    """Kill every nbgrader run still going (its whole process group: kernels, sandboxes).
+    Returns how many were killed. Used when the instructor interrupts a batch."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(procs)
+
+
 def run_nbgrader(
-    course: Course, *args: str, timeout: float | None = None, fast: bool = True
+    course: Course,
+    *args: str,
+    timeout: float | None = None,
+    fast: bool = True,
+    env: Mapping[str, str] | None = None,
+    config_args: Sequence[str] = (),
 ) -> RunResult:
     """Run ``nbgrader ARGS`` with the course root as working directory (so its config applies).
 
@@ -48,13 +72,15 @@ def run_nbgrader(
         args: the nbgrader subcommand and its arguments.
         timeout: seconds before the whole run (kernel included) is killed.
         fast: run notebooks in FAST mode (COURSE_FAST=1), as autograding always should.
+        env: further environment variables (e.g. the sandbox's JUPYTER_PATH).
+        config_args: further ``--Class.trait=value`` options for nbgrader.
     """
     if importlib.util.find_spec("nbgrader") is None:
         raise RuntimeError(
             'nbgrader is not installed in this environment: pip install -e ".[instructor]" '
             "(students do not need it)"
         )
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if fast:
         env["COURSE_FAST"] = "1"
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
@@ -63,7 +89,10 @@ def run_nbgrader(
     # nbgrader shells out to tools of its own environment (alembic): put them first on PATH
     # even when the venv is not activated.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course.root}"]
+    cmd = [
+        sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course.root}",
+        *config_args,
+    ]  # fmt: skip
     proc = subprocess.Popen(
         cmd,
         cwd=course.root,
@@ -74,10 +103,15 @@ def run_nbgrader(
         text=True,
         start_new_session=True,  # its own process group, so a timeout also kills the kernel
     )
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         output, _ = proc.communicate()
         return RunResult(returncode=-1, output=output or "", timed_out=True)
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     return RunResult(returncode=proc.returncode, output=output)

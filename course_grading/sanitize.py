@@ -10,16 +10,23 @@ Nothing the student wrote is thrown away: a duplicated cell loses only its gradi
 from __future__ import annotations
 
 import json
+import logging
 import re
-import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.preprocessors import DeduplicateIds
 
 from .notebooks import grade_id, is_test_cell
+
+# nbgrader's preprocessors log what they fix; here the notes say it instead
+_QUIET = logging.getLogger("course_grading.sanitize")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 Step = Callable[[NotebookNode, NotebookNode | None, list[str]], NotebookNode]
 
@@ -64,19 +71,15 @@ def drop_duplicate_grade_ids(
 ) -> NotebookNode:
     """Keep grading metadata on the last copy of each grade_id; earlier copies become plain cells.
 
-    The last copy wins because that is the one whose code runs last, as in the student's own
-    top-to-bottom run. nbgrader keeps the same copy when it deduplicates.
+    nbgrader's own `DeduplicateIds` (the step its autograding runs) does the work; this step
+    runs it early to report each duplicate. The last copy wins because that is the one whose
+    code runs last, as in the student's own top-to-bottom run.
     """
-    seen: set[str] = set()
-    for cell in reversed(nb.cells):
-        gid = grade_id(cell)
-        if gid is None:
-            continue
-        if gid in seen:
-            del cell.metadata["nbgrader"]
-            notes.append(f"duplicated cell {gid!r}: graded the last copy")
-        else:
-            seen.add(gid)
+    counts = Counter(gid for gid in map(grade_id, nb.cells) if gid is not None)
+    for gid, count in counts.items():
+        notes.extend([f"duplicated cell {gid!r}: graded the last copy"] * (count - 1))
+    if len(counts) < sum(counts.values()):
+        nb, _ = DeduplicateIds(log=_QUIET).preprocess(nb, {})
     return nb
 
 
@@ -93,24 +96,19 @@ def note_missing_test_cells(
     return nb
 
 
-def renumber_duplicate_cell_ids(
+def repair_cell_ids(
     nb: NotebookNode, source: NotebookNode | None, notes: list[str]
 ) -> NotebookNode:
-    """Give copied cells fresh ids (a copy-pasted cell keeps its id; nbformat rejects that)."""
-    seen: set[str] = set()
-    for cell in nb.cells:
-        cell_id = cell.get("id")
-        if cell_id is None or cell_id in seen:
-            cell["id"] = uuid.uuid4().hex[:8]
-        seen.add(cell["id"])
-    return nb
-
-
-def normalize_format(
-    nb: NotebookNode, source: NotebookNode | None, notes: list[str]
-) -> NotebookNode:
-    """Fill in what older or hand-edited notebooks lack (missing fields)."""
-    nbformat.validator.normalize(nb)
+    """Fresh ids for copied cells (a copy-pasted cell keeps its id; nbformat rejects that) and
+    for cells without one: nbformat's own repair, `nbformat.validator.normalize`, which
+    returns a repaired copy."""
+    before = [cell.get("id") for cell in nb.cells]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it warns about each id it corrects
+        _, nb = nbformat.validator.normalize(nb)
+    changed = sum(old != cell.get("id") for old, cell in zip(before, nb.cells))
+    if changed:
+        notes.append(f"gave {changed} copied or id-less cell(s) fresh ids")
     return nb
 
 
@@ -118,8 +116,7 @@ STEPS: tuple[Step, ...] = (
     strip_widget_metadata,
     drop_duplicate_grade_ids,
     note_missing_test_cells,
-    renumber_duplicate_cell_ids,
-    normalize_format,
+    repair_cell_ids,
 )
 
 

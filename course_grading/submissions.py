@@ -1,23 +1,25 @@
 """Find each student's notebooks in what an instructor collected.
 
-Accepted layouts (a folder, or a .zip of either):
-- ``<student_id>/<notebook>.ipynb`` (also ``<student_id>/<assignment>/<notebook>.ipynb``);
-- flat ``<student_id>_<notebook>.ipynb`` files, as an LMS exports them.
-File names are matched after removing "Copy of " and " (1)"-style decorations. With a
-single-notebook assignment, any one notebook a student hands in is taken as that notebook.
+A folder or a .zip (any single top-level folder is descended into) in one of the layouts of
+`course_grading.lms`: Canvas, Moodle, Blackboard, Gradescope exports, or the course's own
+``<student_id>/<notebook>.ipynb`` folders and flat ``<student_id>_<notebook>.ipynb`` files.
+File names are matched after removing "Copy of " and " (1)"-style decorations. Every file is
+accounted for: graded, ignored (with the reason) or unmatched to the roster.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sanitize import NUMBERED_SUFFIX, match_notebook
-
-_SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints"}
+from .lms import Entry, scan, split_flat
+from .roster import Roster
+from .sanitize import match_notebook
 
 
 @dataclass
@@ -29,98 +31,136 @@ class Submission:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Collection:
+    """What an export held: the submissions to grade and every file that is not graded."""
+
+    format: str
+    submissions: list[Submission]
+    files_found: int
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # (file, the export's id)
+    absent: list[str] = field(default_factory=list)  # roster students without a submission
+
+    @property
+    def files_graded(self) -> int:
+        return sum(len(s.notebooks) for s in self.submissions)
+
+    def summary(self) -> str:
+        """The accounting lines printed under the autograde table."""
+        lines = [
+            f"format: {self.format}; files found: {self.files_found}, graded: "
+            f"{self.files_graded}, ignored: {len(self.ignored)}, unmatched: {len(self.unmatched)}"
+        ]
+        lines += [f"  ignored {name}: {why}" for name, why in self.ignored]
+        lines += [
+            f"  unmatched {name}: {ident} is on no roster line (not graded)"
+            for name, ident in self.unmatched
+        ]
+        if self.absent:
+            lines.append(f"  no submission from: {', '.join(self.absent)}")
+        return "\n".join(lines)
+
+
 def _safe_student_id(raw: str) -> str:
     cleaned = re.sub(r"[^\w.@-]+", "_", raw.strip()).strip("._")
     return cleaned or "unknown"
 
 
 def _extract(zip_path: Path, into: Path) -> Path:
+    """Unpack ``zip_path`` keeping each member's own timestamp (it orders resubmissions)."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            for member in archive.namelist():
-                target = (into / member).resolve()
+            for member in archive.infolist():
+                target = (into / member.filename).resolve()
                 if not str(target).startswith(str(into.resolve())):
-                    raise ValueError(f"{zip_path}: unsafe path {member!r} in the archive")
-            archive.extractall(into)
+                    raise ValueError(f"{zip_path}: unsafe path {member.filename!r} in the archive")
+            for member in archive.infolist():
+                path = Path(archive.extract(member, into))
+                stamp = time.mktime((*member.date_time, 0, 0, -1))
+                if not member.is_dir():
+                    os.utime(path, (stamp, stamp))
     except zipfile.BadZipFile as exc:
         raise ValueError(f"{zip_path} is not a readable zip file: {exc}") from exc
     return into
 
 
-def _notebook_files(root: Path) -> list[Path]:
-    files = []
-    for path in sorted(root.rglob("*.ipynb")):
-        rel = path.relative_to(root)
-        if any(part in _SKIP_PARTS or part.startswith(".") for part in rel.parts):
-            continue
-        files.append(path)
-    return files
-
-
-def _split_flat(stem: str, names: list[str]) -> tuple[str, str | None]:
-    """``<student_id>_<notebook>`` (with "Copy of"/"(1)" anywhere) -> (student_id, notebook)."""
-    bare = NUMBERED_SUFFIX.sub("", stem.strip())
-    for name in sorted(names, key=len, reverse=True):
-        words = r"[ _-]+".join(re.escape(part) for part in re.split(r"[ _-]+", name))
-        match = re.match(rf"^(.+?)[ _-]+(?:copy[ _]of[ _]+)*{words}$", bare, re.IGNORECASE)
-        if match:
-            return match.group(1), name
-    student, _, rest = bare.partition("_")
-    if rest and len(names) == 1:
-        return student, None
-    return bare, None
-
-
-def collect(
-    path: Path, assignment: str, names: list[str], workdir: Path | None = None
-) -> list[Submission]:
-    """Group the notebooks under ``path`` (folder or zip) by student.
-
-    Args:
-        path: the collected submissions.
-        assignment: assignment id (a folder level with this name is skipped).
-        names: the assignment's notebook names (without .ipynb).
-        workdir: where to extract a zip (a temporary folder by default).
-    Returns:
-        one `Submission` per student, sorted by student id.
-    """
+def _unpack(path: Path, workdir: Path | None) -> Path:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no submissions at {path}")
     if path.is_file():
         if path.suffix.lower() != ".zip":
             raise ValueError(f"{path}: expected a folder or a .zip of notebooks")
-        root = _extract(path, Path(workdir or tempfile.mkdtemp(prefix="course-submissions-")))
-    else:
-        root = path
-    by_student: dict[str, Submission] = {}
-    for file in _notebook_files(root):
-        parts = file.relative_to(root).parts
-        if len(parts) >= 2:
-            student = parts[0]
-            name = match_notebook(file.stem, names)
-            decorated = name is not None and file.stem != name
+        return _extract(path, Path(workdir or tempfile.mkdtemp(prefix="course-submissions-")))
+    return path
+
+
+def collect_export(
+    path: Path,
+    assignment: str,
+    names: list[str],
+    workdir: Path | None = None,
+    fmt: str = "auto",
+    roster: Roster | None = None,
+) -> Collection:
+    """Group the notebooks under ``path`` (folder or zip) by student, accounting for every file.
+
+    Args:
+        path: the collected submissions.
+        assignment: assignment id (kept for messages).
+        names: the assignment's notebook names (without .ipynb).
+        workdir: where to extract a zip (a temporary folder by default).
+        fmt: "auto" or one of `course_grading.lms.FORMATS`.
+        roster: maps the export's identifiers to course student ids; without it the export's
+            stable key is the student id.
+    """
+    found = scan(_unpack(path, workdir), names, fmt)
+    rel = lambda p: str(p.relative_to(found.root))  # noqa: E731 - short local helper
+    collection = Collection(
+        found.format, [], found.files_found, [(rel(p), why) for p, why in found.ignored]
+    )
+    by_student: dict[str, list[Entry]] = {}
+    for entry in found.entries:
+        if roster is not None:
+            sid = roster.match([entry.student, *entry.aliases, entry.name])
+            if sid is None:
+                collection.unmatched.append((rel(entry.path), entry.student))
+                continue
         else:
-            student, name = _split_flat(file.stem, names)
-            decorated = name is not None and not file.stem.endswith(f"_{name}")
-        sid = _safe_student_id(student)
-        sub = by_student.setdefault(sid, Submission(sid))
-        if name is None and len(names) == 1:
-            name = names[0]
-            sub.problems.append(f"took {file.name!r} as {name}.ipynb")
-        elif name is None:
-            sub.problems.append(f"ignored {file.name!r}: not one of {', '.join(names)}")
-            continue
-        elif decorated:
-            sub.problems.append(f"renamed {file.name!r} to {name}.ipynb")
-        previous = sub.notebooks.get(name)
-        if previous is not None:
-            newer = max(previous, file, key=lambda p: p.stat().st_mtime)
-            sub.problems.append(f"two files for {name}: graded {newer.name!r}")
-            file = newer
-        sub.notebooks[name] = file
-    for sub in by_student.values():
+            sid = _safe_student_id(entry.student)
+        by_student.setdefault(sid, []).append(entry)
+    for sid in sorted(by_student):
+        sub = Submission(sid)
         for name in names:
-            if name not in sub.notebooks:
+            files = sorted(
+                (e for e in by_student[sid] if e.notebook == name), key=lambda e: e.attempt
+            )
+            if not files:
                 sub.problems.append(f"missing notebook {name}.ipynb")
-    return [by_student[k] for k in sorted(by_student)]
+                continue
+            chosen = files[-1]
+            if len(files) > 1:
+                sub.problems.append(
+                    f"{len(files)} files for {name}: graded the latest, {chosen.path.name!r}"
+                )
+                collection.ignored += [
+                    (rel(e.path), f"older than {chosen.path.name}") for e in files[:-1]
+                ]
+            elif chosen.path.stem != name and not chosen.path.stem.endswith(f"_{name}"):
+                stem = chosen.path.stem
+                named = match_notebook(stem, [name]) or split_flat(stem, [name])
+                verb = "renamed {} to" if named else "took {} as"
+                sub.problems.append(f"{verb.format(repr(chosen.path.name))} {name}.ipynb")
+            sub.notebooks[name] = chosen.path
+        collection.submissions.append(sub)
+    if roster is not None:
+        collection.absent = [s for s in roster.students if s not in by_student]
+    return collection
+
+
+def collect(
+    path: Path, assignment: str, names: list[str], workdir: Path | None = None
+) -> list[Submission]:
+    """The submissions of `collect_export` (auto-detected format, no roster)."""
+    return collect_export(path, assignment, names, workdir).submissions

@@ -3,22 +3,20 @@
 Each helper raises ``AssertionError`` with a message a student can act on: what was expected,
 what came out, and where the two differ. They accept torch tensors, NumPy arrays and Python
 numbers alike.
+
+The grading guard that makes reference functions raise while an exercise runs lives in
+`course_utils.guard` (it patches modules; nothing here does).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 ArrayLike = Any  # torch.Tensor | np.ndarray | float | Sequence[float]
-
-_MISSING = object()
 
 
 def _as_array(value: ArrayLike, name: str) -> np.ndarray:
@@ -105,138 +103,40 @@ def check_close(
         )
 
 
+def _comparable(actual: Any, expected: Any, name: str, hint: str) -> tuple[Any, Any]:
+    """Plain values to compare when either side is a tensor or an array: one-element tensors
+    against numbers become numbers, two arrays become nested lists (shape and values); a
+    tensor against a tuple or list raises, saying what to compare instead."""
+    arrays = torch.Tensor | np.ndarray
+    if isinstance(actual, arrays) and isinstance(expected, arrays):
+        return (tuple(actual.shape), actual.tolist()), (tuple(expected.shape), expected.tolist())
+    tensor, other = (actual, expected) if isinstance(actual, arrays) else (expected, actual)
+    size = int(np.prod(tensor.shape))
+    if size == 1 and isinstance(other, int | float | bool):
+        plain = tensor.item()
+        return (plain, expected) if tensor is actual else (actual, plain)
+    kind = "a tensor" if isinstance(tensor, torch.Tensor) else "an array"
+    which = name if tensor is actual else "the expected value"
+    raise AssertionError(
+        f"{which} is {kind} of {size} elements (shape {tuple(tensor.shape)}), compared with the "
+        f"plain value {other!r}. Compare plain values: tuple({name}.shape) for a shape, "
+        f"{name}.item() for a single number, {name}.tolist() for a list."
+        + (f" {hint}" if hint else "")
+    )
+
+
 def check_equal(actual: Any, expected: Any, name: str = "output", hint: str = "") -> None:
     """Assert exact equality of plain values (ints, tuples, strings)."""
     if actual is None and expected is not None:
         raise AssertionError(f"{name} is None: did the function forget to `return` its result?")
+    arrays = torch.Tensor | np.ndarray
+    if isinstance(actual, arrays) or isinstance(expected, arrays):
+        # `tensor == tuple` compares element-wise (or fails): never fall through to `!=`
+        actual, expected = _comparable(actual, expected, name, hint)
     if actual != expected:
         raise AssertionError(
             f"{name} is {actual!r}, expected {expected!r}." + (f" {hint}" if hint else "")
         )
-
-
-def _namespaces() -> list[dict[str, Any]]:
-    """The global namespaces of every loaded module, and the one notebook cells run in.
-
-    A module's ``__dict__`` is read with ``object.__getattribute__`` so that a lazy module
-    (``importlib.util.LazyLoader``) is not loaded, and a module's own ``__getattr__`` never runs.
-    """
-    spaces: list[dict[str, Any]] = []
-    seen: set[int] = set()
-
-    def add(namespace: object) -> None:
-        if type(namespace) is dict and id(namespace) not in seen:
-            seen.add(id(namespace))
-            spaces.append(namespace)
-
-    for key, module in list(sys.modules.items()):
-        # ``__main__`` may be a stand-in object (IPython's DummyMod) rather than a module
-        if key == "__main__" or issubclass(type(module), types.ModuleType):
-            try:
-                add(object.__getattribute__(module, "__dict__"))
-            except Exception:  # noqa: BLE001 - a module without a namespace has no aliases
-                pass
-    getipython = sys.modules.get("IPython.core.getipython")
-    if getipython is not None:  # a notebook kernel: cells define names in the shell's user_ns
-        try:
-            shell = getipython.get_ipython()
-            add(getattr(shell, "user_ns", None))
-        except Exception:  # noqa: BLE001
-            pass
-    return spaces
-
-
-def _rebind(
-    spaces: list[dict[str, Any]], replacements: dict[int, tuple[Any, Any]]
-) -> list[tuple[dict[str, Any], str, Any]]:
-    """Bind ``new`` wherever a namespace binds ``old``, for each ``id(old): (old, new)``.
-
-    Returns ``(namespace, name, old)`` for every binding replaced. The identity test first
-    runs in C over each namespace's values (``isdisjoint``), so a namespace without a match
-    costs one pass that calls no Python code.
-    """
-    replaced = []
-    wanted = replacements.keys()
-    for space in spaces:
-        try:
-            if wanted.isdisjoint(map(id, space.values())):
-                continue
-        except RuntimeError:  # changed size while being read (another thread importing)
-            pass
-        for name, value in list(space.items()):
-            hit = replacements.get(id(value))
-            if hit is not None and value is hit[0]:
-                space[name] = hit[1]
-                replaced.append((space, name, value))
-    return replaced
-
-
-@contextmanager
-def forbidden(*targets: tuple[Any, str], reason: str) -> Iterator[None]:
-    """Make library functions raise while an exercise runs, when they are its reference.
-
-    Args:
-        targets: ``(owner, attribute)`` pairs, e.g. ``(torch.nn.functional, "conv2d")``;
-            each attribute is replaced by a function that raises ``AssertionError`` with
-            ``reason`` and the name of what was called, and restored on exit (even on error).
-        reason: what the student should do instead, e.g. "implement the loops yourself".
-
-    Tests compute the reference first, then call the student's function inside
-    ``with forbidden(...)``, so a submission that only wraps the reference cannot pass.
-
-    Aliases are caught too: every other binding of a forbidden function (the same object)
-    in a loaded module's globals or in the notebook's namespace (``__main__``) is replaced
-    for the block, so ``from torchvision.ops import nms as n`` before the block, or a library
-    that imported the function under its own name, raises the same error, naming the
-    forbidden function. A forbidden function kept elsewhere (in a list, a default argument,
-    a closure, a class) is not found; neither are classes, which are never searched for.
-    Bindings made during the block (a module imported by the exercise) are restored on exit.
-    """
-    saved = []
-    for owner, name in targets:
-        try:  # the raw entry, so that a staticmethod or classmethod is restored as it was
-            raw = vars(owner).get(name, _MISSING)
-        except TypeError:  # no __dict__
-            raw = _MISSING
-        saved.append((owner, name, raw, getattr(owner, name)))
-
-    def refusing(qualified: str) -> Callable[..., Any]:
-        def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"{qualified} was called: {reason}")
-
-        refuse.__qualname__ = refuse.__name__ = f"forbidden {qualified}"
-        return refuse
-
-    def qualified_name(owner: Any, name: str) -> str:
-        return f"{getattr(owner, '__name__', type(owner).__name__)}.{name}"
-
-    # One refusing stand-in per forbidden object for its aliases, named after its first target.
-    aliases: dict[int, tuple[Any, Any]] = {}
-    for owner, name, _, value in saved:
-        if callable(value) and not isinstance(value, type) and id(value) not in aliases:
-            aliases[id(value)] = (value, refusing(qualified_name(owner, name)))
-    # every stand-in, and the object it replaces
-    restore: dict[int, tuple[Any, Any]] = {id(new): (new, old) for old, new in aliases.values()}
-    replaced: list[tuple[dict[str, Any], str, Any]] = []
-    patched: list[tuple[Any, str, Any]] = []
-    try:
-        for owner, name, raw, value in saved:
-            stand_in = refusing(qualified_name(owner, name))
-            restore[id(stand_in)] = (stand_in, value)
-            setattr(owner, name, stand_in)
-            patched.append((owner, name, raw))
-        replaced = _rebind(_namespaces(), aliases)
-        yield
-    finally:
-        for space, name, original in reversed(replaced):
-            space[name] = original
-        for owner, name, raw in reversed(patched):
-            if raw is _MISSING:  # inherited (a class attribute of a base): drop the shadow
-                delattr(owner, name)
-            else:
-                setattr(owner, name, raw)
-        # a module first imported inside the block may have bound a stand-in under its own name
-        _rebind(_namespaces(), restore)
 
 
 def numeric_gradient(
@@ -260,16 +160,6 @@ def numeric_gradient(
         x[i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
-
-
-def numeric_gradient_array(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, h: float = 1e-5
-) -> np.ndarray:
-    """Finite-difference gradient of ``sum(f(x) * dout)`` with respect to ``x``.
-
-    This is the gradient a backward pass receives when the upstream gradient is ``dout``.
-    """
-    return numeric_gradient(lambda v: float(np.sum(np.asarray(f(v)) * dout)), x, h)
 
 
 def numeric_gradient_torch(
@@ -308,3 +198,12 @@ def check_gradient(
             f"{name}: relative error {err:.2e} against the numeric gradient (should be < {tol:.0e}). "
             "Look for a missing term, a sum over the wrong axis or a wrong transpose."
         )
+
+
+def __getattr__(name: str) -> Any:
+    # `forbidden` lived here before `course_utils.guard`; notebooks written then still import it
+    if name == "forbidden":
+        from .guard import forbidden
+
+        return forbidden
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

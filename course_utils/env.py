@@ -78,6 +78,13 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
+FAST_MODE_HOWTO = (
+    "FAST mode (small data, short training) is on in `make lab` unless started as "
+    "`make lab FAST=0`; elsewhere set COURSE_FAST=1 (off: COURSE_FAST=0) before starting "
+    "Jupyter, or run `%env COURSE_FAST=1` in the notebook and re-run its setup cell"
+)
+
+
 def fast_mode() -> bool:
     """True when notebooks should run their small, quick variant.
 
@@ -161,7 +168,7 @@ def environment_checks() -> list[Check]:
             f"set {DATA_ENV_VAR} to a writable folder",
         )
     )
-    checks.append(Check("fast mode", True, "on" if fast_mode() else "off"))
+    checks.append(Check("fast mode", True, "on" if fast_mode() else "off", FAST_MODE_HOWTO))
     checks.append(Check("colab", True, "yes" if in_colab() else "no"))
     return checks
 
@@ -183,7 +190,8 @@ def doctor(file=None) -> bool:
     for c in checks:
         mark = "ok " if c.ok else "MISSING"
         line = f"{mark:7} {c.name:<{width}}  {c.detail}"
-        if c.fix and (not c.ok or c.detail in {"not available"} or "not installed" in c.detail):
+        shown = c.detail in {"not available"} or "not installed" in c.detail
+        if c.fix and (not c.ok or shown or c.name == "fast mode"):
             line += f"  -> {c.fix}"
         print(line, file=out)
     problems = [c for c in checks if not c.ok]

@@ -17,6 +17,14 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Execution. Per cell: generous enough for a PyTorch training cell on a slow laptop CPU.
 # The whole-notebook limit is enforced by `course autograde --timeout` around each submission.
 c.Execute.timeout = 300
+# `course autograde` calibrates a limit per cell on the reference solution (10 s + 10x its time;
+# course_grading/limits.py) and names the file in $COURSE_CELL_LIMITS; without it, 300 s.
+try:
+    from course_grading.limits import cell_timeout
+
+    c.Execute.timeout_func = cell_timeout
+except ImportError:  # nbgrader run outside the course's environment: the flat limit applies
+    pass
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 # Autograding always runs the quick variant of every slow cell (course_utils.fast_mode reads
@@ -37,3 +45,23 @@ c.LimitOutput.max_traceback = 60
 
 # Students delete or duplicate cells: put deleted test cells back before grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Integrity: each check cell first puts back builtins, torch/numpy comparisons and the course's
+# check functions a submission may have replaced (course_utils/integrity.py), and nbgrader
+# records an error for a cell whose failure a submission hid from the output.
+try:
+    from nbgrader.converters.autograde import Autograde
+
+    from course_grading.integrity import DropRestoreLine, RestoreBeforeChecks
+
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    execute = next(i for i, step in enumerate(steps) if step.__name__ == "Execute")
+    c.Autograde.autograde_preprocessors = [
+        *steps[:execute],
+        RestoreBeforeChecks,
+        steps[execute],
+        DropRestoreLine,
+        *steps[execute + 1 :],
+    ]
+except ImportError:  # outside the course's environment: nbgrader's own steps
+    pass

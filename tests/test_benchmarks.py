@@ -24,6 +24,14 @@ CASES = {
         ["--budget-s", "0.5", "--train-images", "16", "--val-images", "8", "--batch-size", "4"],
         r"baseline +random boxes +0 +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
     ),
+    "grading": (
+        ["--sample", "--repeats", "1", "--class-size", "5"],
+        r"sandbox / no sandbox: \d+\.\d{3}.*\n(.*\n)*jobs 2 / jobs 1 speed-up: \d+\.\d\dx",
+    ),
+    "mlp_numpy_vs_torch": (
+        ["--repeats", "1", "--only", "128 px"],
+        r"goal: NumPy step within 2x of PyTorch on 128 px: \d+\.\d\dx \((met|NOT met)\)",
+    ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
         r"00_getting_started/getting_started\.ipynb +\d+\.\d",

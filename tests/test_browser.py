@@ -1,9 +1,17 @@
-"""Every notebook in JupyterLab 4, in a real (headless) browser: runs, explorers redraw.
+"""Every notebook's student version in JupyterLab 4, in a real (headless) browser.
 
-JupyterLab serves copies of the source notebooks on loopback; Chromium (Debian's package,
-driven by Playwright) runs all cells in FAST mode, then checks what a student sees: no error
-output, every explorer drawn, and moving a control of each explorer redraws its figure; the
-conv-arithmetic animation steps to another frame.
+JupyterLab, with its default settings (windowed notebook rendering included), serves the
+student version of every notebook with NO exercise written (released by nbgrader into a
+temporary course). Chromium (Debian's package, driven by Playwright) runs all cells in FAST
+mode, then checks what a student sees:
+
+- Run All reaches the last cell: only check cells fail, each with the one-line
+  "`name` is not written yet" message, and cells that need an exercise say so in one line;
+- every explorer and every animation is drawn after Run All with no click, judged by the
+  pixels on screen (not the presence of an element); slider tracks have a width;
+- moving a control of each explorer redraws its figure; an animation steps to another frame;
+- no `mailto:` link in the rendered text, no stray ``(<Figure …>, <Axes …>)``, no JavaScript
+  error.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; `.ci/run` installs it) and the
 ``playwright`` package (in the ``dev`` extra; its own browser download is not used). Without
@@ -23,9 +31,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from course_grading.notebooks import is_test_cell
+from course_grading.paths import CONFIG_NAME, Course
+from course_grading.release import release
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*/*.ipynb"))
@@ -42,9 +55,8 @@ CHROMIUM_ARGS = [
 ]
 RUN_ALL_LIMIT_S = 180
 LAB_SETTINGS = {
-    # every cell stays in the page, so every prompt and explorer can be inspected
-    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
-    # no "get notified about Jupyter news?" toast over the notebook
+    # JupyterLab's defaults otherwise (windowed notebook rendering included): what students get.
+    # Only the "get notified about Jupyter news?" toast is kept from covering the notebook.
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
 }
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -62,19 +74,52 @@ def _missing_requirement() -> str | None:
     return None
 
 
+@dataclass
+class Lab:
+    """A JupyterLab server on loopback and the folder it serves."""
+
+    root: Path
+    base: str
+    token: str
+    released: dict[str, Path] = field(default_factory=dict)  # assignment -> its student folder
+
+    def url(self, workspace: str, path: str) -> str:
+        # one fresh workspace per notebook: no tabs restored from the previous test
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{path}?reset&token={self.token}"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(
+            f"{self.base}/api/{path}?token={self.token}", method=method
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response) if method == "GET" else None
+
+    def student_version(self, notebook: Path) -> str:
+        """Release ``notebook``'s assignment (nbgrader, no exercise written) and serve its
+        student version; returns its path on the server."""
+        assignment = notebook.parent.name
+        if assignment not in self.released:
+            course_root = self.root.parent / f"course-{assignment}"
+            (course_root / "grading").mkdir(parents=True)
+            shutil.copy(REPO / "grading" / CONFIG_NAME, course_root / "grading" / CONFIG_NAME)
+            shutil.copytree(notebook.parent, course_root / "notebooks" / assignment)
+            course = Course(course_root / "notebooks", course_root / "grading")
+            [done] = release(course, [assignment])
+            # copies: the browser autosaves outputs into what it opens
+            shutil.copytree(done.notebooks[0].parent, self.root / assignment)
+            self.released[assignment] = self.root / assignment
+        return f"{assignment}/{notebook.name}"
+
+
 @pytest.fixture(scope="module")
-def lab_url(tmp_path_factory) -> Iterator[str]:
-    """A JupyterLab server on loopback serving copies of every source notebook."""
+def lab(tmp_path_factory) -> Iterator[Lab]:
+    """A JupyterLab server on loopback, with its default settings, serving student versions."""
     missing = _missing_requirement()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"browser tests cannot run under CI: {missing}")
         pytest.skip(missing)
     root = tmp_path_factory.mktemp("lab")
-    for notebook in NOTEBOOKS:  # copies: the browser autosaves outputs into what it opens
-        target = root / notebook.parent.name / notebook.name
-        target.parent.mkdir(exist_ok=True)
-        shutil.copy(notebook, target)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -112,8 +157,7 @@ def lab_url(tmp_path_factory) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("JupyterLab did not start:\n" + _tail(root / "server.log"))
                 time.sleep(0.5)
-        # one fresh workspace per notebook: no tabs restored from the previous test
-        yield f"{base}/lab/workspaces/{{workspace}}/tree/{{path}}?reset&token={token}"
+        yield Lab(root, base, token)
     finally:
         server.terminate()
         try:
@@ -123,16 +167,10 @@ def lab_url(tmp_path_factory) -> Iterator[str]:
         log.close()
 
 
-def _shut_down_kernels(lab_url: str) -> None:
+def _shut_down_kernels(lab: Lab) -> None:
     """Stop every kernel the server runs, so notebooks do not pile up a GB of torch each."""
-    base, token = lab_url.split("/lab/")[0], lab_url.rsplit("token=", 1)[1]
-    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=30) as response:
-        kernels = json.load(response)
-    for kernel in kernels:
-        request = urllib.request.Request(
-            f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
-        )
-        urllib.request.urlopen(request, timeout=30).close()
+    for kernel in lab.api("kernels"):
+        lab.api(f"kernels/{kernel['id']}", method="DELETE")
 
 
 def _tail(path: Path, chars: int = 3000) -> str:
@@ -140,7 +178,7 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(lab_url):
+def browser(lab):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -151,16 +189,17 @@ def browser(lab_url):
         chromium.close()
 
 
+PROMPTS = f"{PANEL} .jp-CodeCell .jp-InputArea-prompt"
+
+
 def _run_all_cells(page) -> None:
-    """Run > Run All Cells, then wait until every code cell has run (an execution count)."""
+    """Run > Run All Cells, then wait until the run is over: every code cell has run (an
+    execution count), or nothing is running or queued any more (Run All stopped early)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page.wait_for_selector(f"{PANEL} .jp-Cell", state="attached", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    started = (
-        f"() => [...document.querySelectorAll('{PANEL} .jp-CodeCell .jp-InputArea-prompt')]"
-        ".some(p => p.textContent.trim() !== '[ ]:')"
-    )
+    started = f"() => [...document.querySelectorAll('{PROMPTS}')].some(p => p.textContent.trim() !== '[ ]:')"
     for _attempt in range(3):  # a click that lands while the page is still settling does nothing
         page.click(f"{PANEL} .jp-Cell >> nth=0")  # the notebook, not the file browser, has focus
         page.click("li.lm-MenuBar-item:has-text('Run')")
@@ -172,16 +211,16 @@ def _run_all_cells(page) -> None:
             page.keyboard.press("Escape")  # close a menu left open
     deadline = time.monotonic() + RUN_ALL_LIMIT_S
     while time.monotonic() < deadline:
-        prompts = page.eval_on_selector_all(
-            f"{PANEL} .jp-CodeCell .jp-InputArea-prompt", "ps => ps.map(p => p.textContent.trim())"
-        )
+        prompts = page.eval_on_selector_all(PROMPTS, "ps => ps.map(p => p.textContent.trim())")
         if prompts and all(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts):
             return
-        failed = page.query_selector(
-            f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
-        )
-        if failed:
-            raise AssertionError(f"a cell failed: {failed.text_content()[:1500]}")
+        if "[*]:" not in prompts and page.query_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+        ):
+            page.wait_for_timeout(1500)  # between two cells? look again before giving up
+            prompts = page.eval_on_selector_all(PROMPTS, "ps => ps.map(p => p.textContent.trim())")
+            if "[*]:" not in prompts:
+                return  # stopped early: the saved notebook says where (see _check_saved)
         page.wait_for_timeout(1000)
     waiting = [p for p in prompts if not re.fullmatch(r"\[\d+\]:", p)]
     raise AssertionError(
@@ -190,14 +229,80 @@ def _run_all_cells(page) -> None:
     )
 
 
-def _explorer_calls(notebook: Path) -> int:
-    """How many cells of the notebook call `explorer(...)` at top level."""
-    cells = json.loads(notebook.read_text())["cells"]
-    return sum(
-        any(line.startswith("explorer(") for line in "".join(cell["source"]).splitlines())
-        for cell in cells
-        if cell["cell_type"] == "code"
-    )
+def _saved_notebook(page, lab: Lab, path: str) -> dict:
+    """Save the notebook from the browser (File > Save) and read it back from the server."""
+    before = lab.api(f"contents/{path}")["last_modified"]
+    page.click(f"{PANEL} .jp-Cell >> nth=0")
+    page.keyboard.press("Escape")  # command mode, so the shortcut saves the notebook
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        model = lab.api(f"contents/{path}")
+        if model["last_modified"] != before:
+            return model["content"]
+        page.wait_for_timeout(300)
+    raise AssertionError("the notebook could not be saved from the browser")
+
+
+def _text(output: dict) -> str:
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    if output["output_type"] == "error":
+        return "\n".join(output["traceback"])
+    return "".join(output.get("data", {}).get("text/plain", ""))
+
+
+def _check_saved(notebook: dict, name: str) -> tuple[int, int]:
+    """Run All went to the end of the student version and every failure reads like a hint.
+
+    Returns (explorers drawn, animations) as the saved outputs record them.
+    """
+    drawn = animations = 0
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        where = f"{name}, cell {index}"
+        source = "".join(cell["source"])
+        assert cell["execution_count"] is not None, f"Run All stopped before {where}"
+        outputs = cell["outputs"]
+        errors = [o for o in outputs if o["output_type"] == "error"]
+        text = "\n".join(_text(o) for o in outputs)
+        if is_test_cell(cell):  # nothing is written: every check fails, in one line
+            assert "raises-exception" in cell["metadata"].get("tags", []), where
+            assert len(errors) == 1, f"{where}: a check cell with no exercise written passed"
+            [line] = errors[0]["traceback"]  # one line, no traceback through course internals
+            assert "is not written yet" in line, f"{where}: {line[:300]}"
+        else:
+            assert not errors, f"{where} failed: {text[-1500:]}"
+        assert not re.search(r"\(<Figure size|^<Axes", text, re.MULTILINE), (
+            f"{where} prints a stray repr: {text[:200]}"
+        )
+        widgets = sum(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs
+        )
+        drawn += widgets
+        animations += sum(
+            'class="animation"' in "".join(o.get("data", {}).get("text/html", "")) for o in outputs
+        )
+        if re.search(r"^\s*explorer\(", source, re.MULTILINE) and not widgets:
+            # an explorer that needs an unwritten exercise says which one, in one line
+            [skip] = [line for line in text.splitlines() if line.startswith("Skipped:")]
+            assert "not written yet" in skip, f"{where}: {skip}"
+    return drawn, animations
+
+
+def _drawn_fraction(element) -> float:
+    """The share of an element's on-screen pixels that are not the page's white background."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    box = element.bounding_box()
+    if not box or box["width"] < 20 or box["height"] < 20:
+        return 0.0
+    pixels = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"), float)
+    return float((np.abs(pixels - 255).sum(axis=-1) > 60).mean())
 
 
 def _figure_src(explorer) -> str | None:
@@ -244,35 +349,46 @@ def _move_a_control(page, explorer) -> str:
 @pytest.mark.parametrize(
     "notebook", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS]
 )
-def test_notebook_runs_in_jupyterlab_and_explorers_redraw(browser, lab_url, notebook, tmp_path):
+def test_student_version_runs_all_and_shows_every_explorer(browser, lab, notebook, tmp_path):
+    path = lab.student_version(notebook)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     console_errors: list[str] = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     try:
-        page.goto(
-            lab_url.format(
-                workspace=notebook.stem.replace("_", "-"),
-                path=f"{notebook.parent.name}/{notebook.name}",
-            )
-        )
+        page.goto(lab.url(notebook.stem.replace("_", "-"), path))
         _run_all_cells(page)
+        drawn, animations = _check_saved(_saved_notebook(page, lab, path), notebook.name)
 
-        errors = page.eval_on_selector_all(
-            f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']",
-            "els => els.map(e => e.textContent.slice(0, 500))",
+        mailto = page.eval_on_selector_all(
+            f"{PANEL} .jp-MarkdownOutput a[href^='mailto:']", "as => as.map(a => a.textContent)"
         )
-        assert not errors, f"error output in {notebook.name}: {errors[:2]}"
+        assert not mailto, f"text rendered as e-mail links: {mailto}"
 
         explorers = [
             box
             for box in page.query_selector_all(f"{PANEL} .widget-vbox")
             if box.query_selector(".widget-output, .jupyter-widgets-output-area")
         ]
-        assert len(explorers) == _explorer_calls(notebook), f"explorers rendered in {notebook.name}"
+        assert len(explorers) == drawn, f"explorers in the page of {notebook.name}"
+        # first, with no click anywhere: every explorer and animation is drawn
+        for index, explorer in enumerate(explorers):
+            explorer.scroll_into_view_if_needed()
+            image = explorer.query_selector(".widget-output img, .jupyter-widgets-output-area img")
+            assert image, f"explorer {index} of {notebook.name} shows no figure"
+            assert _drawn_fraction(image) > 0.02, f"explorer {index} of {notebook.name} is blank"
+            for track in explorer.query_selector_all(".noUi-target, .slider-container"):
+                width = (track.bounding_box() or {"width": 0})["width"]
+                assert width >= 100, f"explorer {index}: a slider track {width:.0f} px wide"
+        players = page.query_selector_all(f"{PANEL} .animation")
+        assert len(players) == animations, f"animations in the page of {notebook.name}"
+        for index, player in enumerate(players):
+            player.scroll_into_view_if_needed()
+            image = player.query_selector("img")
+            assert _drawn_fraction(image) > 0.02, f"animation {index} of {notebook.name} is blank"
+        # then the controls work
         for index, explorer in enumerate(explorers):
             explorer.scroll_into_view_if_needed()
             before = _figure_src(explorer)
-            assert before, f"explorer {index} of {notebook.name} shows no figure"
             action = _move_a_control(page, explorer)
             deadline = time.monotonic() + 30
             while _figure_src(explorer) in (before, None) and time.monotonic() < deadline:
@@ -280,7 +396,7 @@ def test_notebook_runs_in_jupyterlab_and_explorers_redraw(browser, lab_url, note
             assert _figure_src(explorer) not in (before, None), (
                 f"explorer {index} of {notebook.name}: {action}, the figure did not change"
             )
-        if "conv_animation_html" in notebook.read_text():
+        if players:
             _check_animation_steps(page, notebook)
         assert not console_errors, f"JavaScript errors: {console_errors[:3]}"
     except Exception:
@@ -289,14 +405,12 @@ def test_notebook_runs_in_jupyterlab_and_explorers_redraw(browser, lab_url, note
         raise
     finally:
         page.close()
-        _shut_down_kernels(lab_url)
+        _shut_down_kernels(lab)
 
 
 def _check_animation_steps(page, notebook: Path) -> None:
     """matplotlib's JS animation: the step-forward button shows a different frame."""
-    animations = page.query_selector_all(f"{PANEL} .animation")
-    assert animations, f"no JavaScript animation rendered in {notebook.name}"
-    for animation in animations:
+    for animation in page.query_selector_all(f"{PANEL} .animation"):
         animation.scroll_into_view_if_needed()
         image = animation.query_selector("img")
         # pause first (default_mode="loop" plays on load), then step

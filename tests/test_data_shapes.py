@@ -12,7 +12,21 @@ from course_utils.data import (
     ShapesDetection,
     ShapesSegmentation,
 )
-from course_utils.data.shapes import ShapeSpec, _polygon, shape_mask
+from course_utils.data.shapes import ShapeSpec, _vertices, shape_window
+
+
+def shape_mask(spec: ShapeSpec, height: int, width: int) -> np.ndarray:
+    """The dataset's rasterisation (`shape_window`) placed in a full ``[H, W]`` mask."""
+    window, y0, x0 = shape_window(spec, height, width)
+    mask = np.zeros((height, width), dtype=bool)
+    mask[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]] = window
+    return mask
+
+
+def _polygon(label: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray:
+    """Vertices ``[V, 2]`` (x, y) of a polygonal shape, for matplotlib's point-in-polygon."""
+    z = _vertices(label, cx, cy, r, angle)
+    return np.stack([z.real, z.imag], axis=1)
 
 
 @pytest.mark.parametrize("label", range(len(SHAPE_CLASSES)))

@@ -80,6 +80,16 @@ def test_check_boxes_errors_are_clear():
 def test_clip_boxes():
     b = torch.tensor([[-5.0, 3.0, 140.0, 200.0]])
     assert clip_boxes(b, height=128, width=100).tolist() == [[0.0, 3.0, 100.0, 128.0]]
+    with pytest.raises(ValueError, match=r"boxes\[0\].*x1 <= x2"):
+        clip_boxes(torch.tensor([[5.0, 3.0, 1.0, 2.0]]), 10, 10)  # validated before torchvision
+
+
+def test_box_convert_to_its_own_format_is_a_copy():
+    b = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    same = box_convert(b, "xyxy", "xyxy")
+    assert torch.equal(same, b) and same.data_ptr() != b.data_ptr()
+    with pytest.raises(ValueError, match="unknown box format 'yolo'"):
+        box_convert(b, "xyxy", "yolo")
 
 
 def test_nms_matches_torchvision_and_per_class():

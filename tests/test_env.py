@@ -119,3 +119,13 @@ def test_doctor_treats_nbgrader_as_optional(monkeypatch):
     out = io.StringIO()
     assert env.doctor(file=out) is True
     assert "instructors only" in out.getvalue()
+
+
+@pytest.mark.parametrize("flag", ["0", "1"])
+def test_doctor_says_how_to_turn_fast_mode_on(monkeypatch, flag):
+    monkeypatch.setenv("COURSE_FAST", flag)
+    out = io.StringIO()
+    env.doctor(file=out)
+    [line] = [line for line in out.getvalue().splitlines() if "fast mode" in line]
+    assert ("on" if flag == "1" else "off") in line.split("->")[0]
+    assert "COURSE_FAST=1" in line and "make lab" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 import zipfile
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from course_grading.autograde import autograde, format_table
 from course_grading.cli import main
 from course_grading.demo import make_demo_submissions
-from course_grading.notebooks import grade_id, read_notebook
+from course_grading.notebooks import grade_id, read_notebook, write_notebook
 from course_grading.release import release
 from course_grading.reports import export_grades, feedback
 from course_grading.roundtrip import roundtrip
@@ -116,3 +117,25 @@ def test_cli_reports_bad_input_clearly(sample_course, capsys):
     )
     assert code == 2
     assert "Colab opens notebooks from GitHub only" in capsys.readouterr().err
+
+
+def test_an_infinite_loop_costs_its_exercise_within_the_calibrated_limit(sample_course, tmp_path):
+    from course_grading.limits import calibrated
+
+    release(sample_course, ["sample_assignment"])
+    path, data = calibrated(sample_course, "sample_assignment")
+    relu_limit = data["cells"]["id:test_relu"]
+    assert 10 <= relu_limit < 30  # 10 s floor + 10x a test that takes milliseconds
+    assert sum(data["notebooks"].values()) > sum(data["cells"].values())
+    source = read_notebook(sample_course.notebooks_dir / "sample_assignment" / "sample.ipynb")
+    for cell in source.cells:
+        if grade_id(cell) == "relu":
+            cell.source = "def relu(x):\n    while True:\n        pass"
+    (tmp_path / "subs" / "looper").mkdir(parents=True)
+    write_notebook(source, tmp_path / "subs" / "looper" / "sample.ipynb")
+    started = time.perf_counter()
+    [row] = autograde(sample_course, "sample_assignment", tmp_path / "subs")
+    elapsed = time.perf_counter() - started
+    assert row.score == 3 and row.failed == ["test_relu"]
+    assert any("time limit" in p for p in row.problems), row.problems
+    assert elapsed < 300, f"the loop cost {elapsed:.0f} s: more than the old per-cell limit"

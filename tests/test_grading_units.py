@@ -146,6 +146,32 @@ def test_sanitize_repairs_a_messy_submission(sample_nb, tmp_path):
     assert sum("def relu" in c.source for c in nb.cells) == 2
 
 
+def test_sanitize_repairs_duplicate_cell_ids_and_grade_ids_in_memory(sample_nb):
+    """Without nbformat.reads' own repair on the way in (a notebook built in memory)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(sample_nb)))
+    relu = next(c for c in nb.cells if grade_id(c) == "relu")
+    copy = nbformat.from_dict(json.loads(json.dumps(relu)))  # same cell id, same grade_id
+    nb.cells.insert(nb.cells.index(relu), copy)
+    nb, notes = sanitize(nb, sample_nb)
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+    assert [grade_id(c) for c in nb.cells].count("relu") == 1
+    assert grade_id(nb.cells[nb.cells.index(copy) + 1]) == "relu", "the last copy is graded"
+    assert notes == [
+        "duplicated cell 'relu': graded the last copy",
+        "gave 1 copied or id-less cell(s) fresh ids",
+    ]
+    nbformat.validate(nb)
+
+
+def test_normalize_notebook_repairs_duplicate_cell_ids(sample_nb):
+    nb = nbformat.from_dict(json.loads(json.dumps(sample_nb)))
+    nb.cells[1]["id"] = nb.cells[0]["id"]
+    with pytest.warns(Warning):  # nbformat reports what it corrected
+        fixed = normalize_notebook(nb)
+    assert len({c.id for c in fixed.cells}) == len(fixed.cells)
+    nbformat.validate(fixed)
+
+
 def test_blank_exercise_replaces_only_the_answer(sample_nb):
     nb = blank_exercise(sample_nb, "square")
     cell = next(c for c in nb.cells if grade_id(c) == "square")

@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 import subprocess
 import sys
 import warnings
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from course_utils.train import CheckpointError, CheckpointWarning, fit
+from course_utils.train import CheckpointError, CheckpointWarning, fit, make_loader
 from course_utils.train import checkpoint as ck
 
 
@@ -36,16 +37,39 @@ class Stop(Exception):
     pass
 
 
-def run(folder, epochs=3, stop_at=None, init_seed=0, resume=False, workers=0, **kwargs):
+def run(
+    folder,
+    epochs=3,
+    stop_at=None,
+    init_seed=0,
+    resume=False,
+    workers=0,
+    batch_size=4,
+    optimizer="adam",
+    scheduler="step",
+    loader="DataLoader",
+    **kwargs,
+):
     """3 epochs x 7 batches with dropout, shuffling, noisy data, Adam and a per-batch schedule;
-    checkpoints every 3 steps. ``stop_at=k`` dies during the k-th loss computation."""
+    checkpoints every 3 steps. ``stop_at=k`` dies during the k-th loss computation.
+    ``loader="make_loader"`` loads through the course's `make_loader` instead."""
     torch.manual_seed(init_seed)
     random.seed(init_seed)
     np.random.seed(init_seed)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.7)
-    loader = DataLoader(NoisyPoints(), batch_size=4, shuffle=True, num_workers=workers)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = {
+        "step": lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.7),
+        "exponential": lambda: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9),
+        None: lambda: None,
+    }[scheduler]()
+    if loader == "make_loader":
+        loader = make_loader(NoisyPoints(), batch_size, device="cpu", num_workers=workers)
+    else:
+        loader = DataLoader(NoisyPoints(), batch_size, shuffle=True, num_workers=workers)
     calls = [0]
 
     def loss_fn(out, y):
@@ -106,25 +130,92 @@ def test_resume_with_worker_processes_is_exact(tmp_path):
     assert _same(model, reference)
 
 
-def test_resume_in_a_fresh_process_is_exact(tmp_path, reference):
-    folder, out = tmp_path / "ck", tmp_path / "final.pt"
-    with pytest.raises(Stop):
-        run(folder, stop_at=11)
+def _resume_in_a_fresh_process(tmp_path, folder, **kwargs) -> dict:
+    """The final weights of ``run(folder, resume=True, **kwargs)`` in a new interpreter."""
+    out = tmp_path / "final.pt"
     script = tmp_path / "job.py"
     script.write_text(
         "import sys, torch\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_train_resume import run\n"
         "# other seeds than the first run: the checkpoint must carry everything\n"
-        "model, _ = run(sys.argv[1], init_seed=7, resume=True)\n"
+        f"model, _ = run(sys.argv[1], init_seed=7, resume=True, **{kwargs!r})\n"
         "torch.save(model.state_dict(), sys.argv[2])\n"
     )
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run([sys.executable, script, folder, out], env=env, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    state = torch.load(out)
+    return torch.load(out)
+
+
+def test_resume_in_a_fresh_process_is_exact(tmp_path, reference):
+    folder = tmp_path / "ck"
+    with pytest.raises(Stop):
+        run(folder, stop_at=11)
+    state = _resume_in_a_fresh_process(tmp_path, folder)
     for key, value in reference[0].state_dict().items():
         assert torch.equal(state[key], value), key
+
+
+def test_make_loader_with_workers_resumes_exactly_in_a_fresh_process(tmp_path):
+    """The course's own loader with worker processes: each epoch's workers are seeded from the
+    checkpointed RNG, so a crash in epoch 2 resumes to the uninterrupted weights."""
+    options = {"loader": "make_loader", "workers": 2}
+    reference, _ = run(tmp_path / "ref", **options)
+    with pytest.raises(Stop):
+        run(tmp_path / "ck", stop_at=11, **options)
+    state = _resume_in_a_fresh_process(tmp_path, tmp_path / "ck", **options)
+    for key, value in reference.state_dict().items():
+        assert torch.equal(state[key], value), key
+
+
+def test_persistent_workers_and_checkpoints_warn_that_resume_is_not_exact(tmp_path):
+    model = nn.Linear(6, 2)
+    loader = DataLoader(NoisyPoints(8), batch_size=4, num_workers=1, persistent_workers=True)
+    with pytest.warns(UserWarning, match="persistent_workers=True"):
+        fit(
+            model,
+            nn.CrossEntropyLoss(),
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            loader,
+            epochs=1,
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
+
+
+def test_a_new_run_into_a_folder_of_an_earlier_run_is_refused(tmp_path, reference):
+    with pytest.raises(Stop):
+        run(tmp_path, stop_at=11)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    with pytest.raises(CheckpointError) as error:
+        run(tmp_path, init_seed=1)  # resume=False: a new experiment, same folder
+    message = str(error.value)
+    assert str(tmp_path) in message and "ckpt-000000009.pt" in message
+    assert "resume=True" in message and "another checkpoint_dir" in message
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before, "files touched"
+    # way out 1: continue the earlier run
+    model, _ = run(tmp_path, init_seed=2, resume=True)
+    assert _same(model, reference[0])
+    # way out 2: the new experiment in a folder of its own
+    model, _ = run(tmp_path / "run2")
+    assert _same(model, reference[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"batch_size": 7}, "batches per epoch: 7 in the checkpoint, 4 now; batch size: 4 in"),
+        ({"optimizer": "sgd"}, "optimizer: Adam in the checkpoint, SGD now"),
+        ({"scheduler": "exponential"}, "scheduler: StepLR in the checkpoint, ExponentialLR now"),
+        ({"scheduler": None}, "scheduler: StepLR in the checkpoint, None now"),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_says_what_differs(tmp_path, change, message):
+    with pytest.raises(Stop):
+        run(tmp_path, stop_at=11)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        run(tmp_path, resume=True, **change)
 
 
 def test_checkpoint_written_when_fit_returns_and_old_ones_pruned(tmp_path):
@@ -180,8 +271,9 @@ def test_resume_without_checkpoints_starts_fresh(tmp_path, reference, capsys):
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     run(tmp_path, epochs=1)
     model = nn.Linear(6, 2)
+    before = model.weight.clone()
     loader = DataLoader(NoisyPoints(), batch_size=4)
-    with pytest.raises(CheckpointError, match="different model"):
+    with pytest.raises(CheckpointError, match=r"different model \(it lacks \['weight', 'bias'\]"):
         fit(
             model,
             nn.CrossEntropyLoss(),
@@ -192,6 +284,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
             resume=True,
             progress=False,
         )
+    assert torch.equal(model.weight, before), "a refused checkpoint must leave the model alone"
 
 
 def test_failed_write_leaves_previous_checkpoints_and_no_temp_file(tmp_path, monkeypatch):

@@ -14,20 +14,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.viz.conv_arithmetic import (
-    conv_animation,
+from course_utils.conv_geometry import conv_layout, stack_output_size, torch_output_size
+from course_utils.viz import (
     conv_animation_html,
     conv_explorer_figure,
-    conv_layout,
     draw_conv,
-    torch_output_size,
-)
-from course_utils.viz.conv_plots import (
     filter_response_figure,
     plot_activations,
     plot_maps,
     plot_timings,
 )
+from course_utils.viz.conv_arithmetic import conv_animation
 
 
 def _gids(ax) -> Counter:
@@ -125,8 +122,24 @@ def test_bad_configurations_say_what_to_change():
 def test_explorer_figure_never_raises():
     fig = conv_explorer_figure(n=3, k=5)
     assert any("not a valid convolution" in t.get_text() for t in fig.axes[0].texts)
-    fig = conv_explorer_figure(n=5, k=3, padding=1, position=80, output_padding=2)
-    assert _gids(fig.axes[1])["output_current"] == 1  # position wrapped, output_padding ignored
+    fig = conv_explorer_figure(n=5, k=3, padding=1, position=1.0, output_padding=2)
+    assert _gids(fig.axes[1])["output_current"] == 1  # output_padding ignored
+    for position, index in ((1.0, 24), (0.0, 0), (0.5, 12), (7.0, 24), (-1.0, 0)):
+        fig = conv_explorer_figure(n=5, k=3, padding=1, position=position)  # 5x5 output
+        [current] = [p for p in fig.axes[1].patches if p.get_gid() == "output_current"]
+        row, col = divmod(index, 5)  # never past the last cell, whatever the slider says
+        assert (round(current.get_y()), round(current.get_x())) == (row, col), position
+
+
+def test_stack_output_size_runs_each_layer_and_names_where_the_map_vanishes():
+    layers = [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 0, 2)]
+    x = torch.zeros(1, 1, 37, 37)
+    x = F.conv2d(x, torch.zeros(1, 1, 3, 3), stride=2, padding=1)
+    x = F.max_pool2d(x, 2, 2)
+    x = F.conv2d(x, torch.zeros(1, 1, 3, 3), dilation=2)
+    assert stack_output_size(layers, 37) == x.shape[-1]
+    with pytest.raises(ValueError, match=r"empty after layer 3 of 3 \(its input: 2x2\)"):
+        stack_output_size(layers, 8)
 
 
 def test_torch_output_size_matches_real_layers():
@@ -159,7 +172,8 @@ def test_animation_visits_positions_in_order():
 
 def test_animation_html_is_self_contained_and_closes_its_figure():
     html = conv_animation_html(4, 3, max_frames=3, dpi=40)
-    assert "<script" in html and html.count("data:image/png;base64") == 3
+    # three frames, and the first again as the <img> the player starts from
+    assert "<script" in html and html.count("data:image/png;base64") == 3 + 1
     assert plt.get_fignums() == []
 
 
@@ -214,3 +228,48 @@ def test_filter_response_is_conv2d_with_same_padding():
         filter_response_figure(image, torch.ones(2, 2))
     with pytest.raises(ValueError, match="image must be"):
         filter_response_figure(torch.rand(3, 9, 12), kernel)
+
+
+def test_an_unwritten_activation_leaves_no_empty_figure():
+    def relu(t):
+        raise NotImplementedError()
+
+    before = plt.get_fignums()
+    with pytest.raises(NotImplementedError):
+        plot_activations({"ReLU": torch.relu, "relu": relu})
+    assert plt.get_fignums() == before
+
+
+def test_animation_shows_its_first_frame_without_script_and_waits_for_its_elements():
+    import base64
+    import re
+
+    html = conv_animation_html(4, 3, max_frames=2, dpi=30)
+    src = re.search(r'<img id="_anim_img\w+" src="data:image/png;base64,([^"]+)"', html)
+    assert src, "the <img> has no first frame"
+    assert base64.b64decode(src.group(1)).startswith(b"\x89PNG")
+    assert "setTimeout(begin, 100)" in html and "}, 0);" not in html.split("var begin")[1]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(n=4, k=3),
+        dict(n=5, k=3, padding=1, stride=2),
+        dict(n=7, k=3, dilation=2),
+        dict(n=3, k=3, padding=1, stride=2, transposed=True, output_padding=1),
+    ],
+)
+def test_panel_titles_fit_inside_the_figure(case):
+    from course_utils.viz.conv_arithmetic import conv_animation
+
+    anim = conv_animation(**case, max_frames=1)
+    fig = anim._fig
+    fig.set_dpi(72)  # as conv_animation_html renders it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        title = ax.title.get_window_extent(renderer)
+        assert title.x0 >= fig.bbox.x0 - 0.5 and title.x1 <= fig.bbox.x1 + 0.5, ax.get_title()
+        assert title.y1 <= fig.bbox.y1 + 0.5, ax.get_title()
+    plt.close(fig)

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 import torchvision.ops as tvops
@@ -130,3 +131,55 @@ def test_nms_figure_keeps_what_torchvision_keeps():
         assert f"{len(expected)} kept" in fig.axes[1].get_title()
         plain = nms_figure(thr, torch.rand(3, 100, 100), boxes, scores, labels, per_class=False)
         assert len(box_patches(plain.axes[1])) == len(tvops.nms(boxes, scores, thr))
+
+
+def test_captions_stay_inside_the_image_and_clear_of_each_other():
+    image = torch.rand(3, 60, 80)
+    boxes = torch.tensor(
+        [
+            [0.0, 0.0, 20.0, 15.0],  # top-left corner: no room above
+            [60.0, 0.0, 80.0, 20.0],  # top-right corner: a caption would run off the right
+            [30.0, 30.0, 50.0, 50.0],
+            [31.0, 31.0, 51.0, 51.0],  # almost the same box: captions must not pile up
+            [5.0, 45.0, 25.0, 60.0],  # bottom edge
+        ]
+    )
+    fig, ax = draw_boxes(
+        image, boxes, labels=[0, 1, 2, 3, 4], scores=[0.9, 0.8, 0.7, 0.6, 0.5],
+        class_names=["circle", "square", "triangle", "star", "cross"],
+    )  # fmt: skip
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    extents = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(extents) == 5
+    for text, e in zip(ax.texts, extents):
+        assert frame.x0 - 1 <= e.x0 and e.x1 <= frame.x1 + 1, f"{text.get_text()} is clipped"
+        assert frame.y0 - 1 <= e.y0 and e.y1 <= frame.y1 + 1, f"{text.get_text()} is clipped"
+    for i in range(5):
+        for j in range(i + 1, 5):
+            assert not extents[i].overlaps(extents[j]), (ax.texts[i], ax.texts[j])
+
+
+def test_boxes_have_a_dark_outline_so_green_shows_on_green():
+    green = torch.zeros(3, 32, 32)
+    green[1] = 0.62  # the true-positive green, roughly
+    fig, ax = draw_boxes(green, torch.tensor([[4.0, 4.0, 28.0, 28.0]]), colors=[TP_COLOR])
+    [rect] = box_patches(ax)
+    stroke = rect.get_path_effects()[0]
+    assert mcolors.to_hex(stroke._gc["foreground"]) == "#000000"
+    # and the drawn pixels along the box edge include dark ones next to the green
+    fig.canvas.draw()
+    pixels = torch.from_numpy(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()).float() / 255
+    assert (pixels.sum(-1) < 0.3).any()
+
+
+@pytest.mark.parametrize("bx, by, bw, bh", [(90, 90, 80, 80), (0, 0, 40, 40), (70, 5, 40, 2)])
+def test_iou_figure_keeps_box_b_on_its_canvas(bx, by, bw, bh):
+    ax = iou_figure(bx=bx, by=by, bw=bw, bh=bh).axes[0]
+    for rect in box_patches(ax):
+        assert rect.get_x() >= 0 and rect.get_x() + rect.get_width() <= 100
+        assert rect.get_y() >= 0 and rect.get_y() + rect.get_height() <= 100
+    for text in ax.texts:  # the A and B letters too
+        x, y = text.get_position()
+        assert 0 <= x <= 100 and 0 <= y <= 100

@@ -67,3 +67,33 @@ def test_deeper_filters_use_a_symmetric_scale():
     assert vmin == pytest.approx(-vmax)
     with pytest.raises(ValueError, match="no weight"):
         plot_filters(model, layer="1")
+
+
+def test_feature_maps_of_a_layer_returning_a_tuple_say_what_to_pick():
+    from torch import nn
+
+    from course_utils.viz import plot_feature_maps
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return y, y.mean()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Pair()
+
+        def forward(self, x):
+            return self.block(x)[0]
+
+    with pytest.raises(
+        TypeError, match=r"'block' outputs a tuple of 2 values \(Tensor, Tensor\).*block\.conv"
+    ):
+        plot_feature_maps(Net(), torch.rand(3, 8, 8), "block")
+    fig, _ = plot_feature_maps(Net(), torch.rand(3, 8, 8), "block.conv")
+    assert len(fig.axes) >= 4

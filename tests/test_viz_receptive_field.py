@@ -12,12 +12,13 @@ import torch
 import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 
-from course_utils.viz.receptive_field import (
+from course_utils.conv_geometry import receptive_field_box
+from course_utils.viz import (
     plot_conv1d_graph,
     plot_effective_rf,
     plot_matrices,
     plot_receptive_field,
-    receptive_field_box,
+    receptive_field_figure,
 )
 
 # (kernel, stride, padding) of a small stack; its receptive-field triple worked out by hand:
@@ -162,3 +163,41 @@ def test_plot_receptive_field_thins_dense_unit_grids():
     assert outline.get_zorder() > ax.collections[0].get_zorder()
     with pytest.raises(ValueError, match="max_dots"):
         plot_receptive_field(torch.rand(3, 8, 8), 3, 1, 0.0, out_shape=(8, 8), max_dots=0)
+
+
+def test_receptive_field_figure_places_the_unit_from_its_relative_position():
+    layers = [(k, s, p, 1) for k, s, p in STACK]
+    calls = []
+
+    def triple(given):
+        calls.append(list(given))
+        return TRIPLE
+
+    image = torch.rand(3, 64, 64)
+    fig = receptive_field_figure(image, layers, triple, row=1.0, col=0.0, name="toy")
+    side = 64 // 4  # stride 2, then pooling 2
+    title = fig.axes[0].get_title()
+    assert calls == [layers]
+    assert "toy" in title and "size 9, jump 4, start 1" in title
+    assert f"unit ({side - 1}, 0) of the {side}x{side} map" in title
+    x1, y1, x2, y2 = receptive_field_box((side - 1, 0), *TRIPLE)
+    dashed = [r for r in _rectangles(fig.axes[0]) if r.get_linestyle() == "--"]
+    assert dashed[0].get_xy() == pytest.approx((x1, y1))
+    # a stack whose map vanishes on this image still shows the numbers, and says why
+    fig = receptive_field_figure(torch.rand(3, 8, 8), [(5, 1, 0, 1)] * 3, lambda _: (13, 1, 6.0))
+    assert "empty after layer 2 of 3" in fig.axes[0].get_title()
+
+
+def test_receptive_field_explorer_draws_with_the_given_function(monkeypatch):
+    from course_utils.widgets import receptive_field_explorer
+
+    monkeypatch.setenv("COURSE_STATIC_WIDGETS", "1")
+    seen = []
+
+    def triple(layers):
+        seen.append(list(layers))
+        return (len(layers) * 2 + 1, 1, 0.0)
+
+    receptive_field_explorer(triple, torch.rand(3, 32, 32), {"one conv": [(3, 1, 1, 1)]})
+    # the default custom stack: 4 convs 3x3 with 'same' padding, pooling after every second
+    assert seen == [[(3, 1, 1, 1), (3, 1, 1, 1), (2, 2, 0, 1)] * 2]

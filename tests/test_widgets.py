@@ -113,3 +113,14 @@ def test_bad_controls_say_what_is_wrong():
         default_values({"c": Choice(["a", "b"], value="c")})
     with pytest.raises(TypeError, match="must return a matplotlib Figure"):
         base.figure_of("not a figure")
+
+
+@pytest.mark.parametrize("label", ["n", "2x2 pool after every n convs (0: none)"])
+def test_a_long_label_leaves_the_slider_its_track(label):
+    """The control's width grows with its label: the track keeps CONTROL_PX whatever the label."""
+    for control in (Slider(0, 4, 1, description=label), Choice(["a", "b"], description=label)):
+        widget = base._make_widget("x", control)
+        total = int(widget.layout.width.removesuffix("px"))
+        assert widget.style.description_width == "initial"
+        assert total - base._label_px(label) >= base.CONTROL_PX >= 200
+        assert base._label_px(label) >= 7 * len(label)  # JupyterLab's font: about 7 px a letter

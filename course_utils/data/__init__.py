@@ -8,9 +8,11 @@
   detection items.
 - `export_voc` writes any detection dataset in PASCAL VOC layout; `VOCDetection` reads VOC
   (through torchvision) as course items with ``difficult`` flags; `voc2007` downloads VOC 2007.
+- `sample_image`: a real photo (shipped with matplotlib) for filter and receptive-field figures.
 """
 
 from .remote import CIFAR10_CLASSES, DatasetUnavailable, cifar10
+from .samples import sample_image
 from .scenes import ShapesDetection, ShapesSegmentation
 from .shapes import SHAPE_CLASSES, ShapesClassification
 from .transforms import detection_collate
@@ -28,5 +30,6 @@ __all__ = [
     "cifar10",
     "detection_collate",
     "export_voc",
+    "sample_image",
     "voc2007",
 ]

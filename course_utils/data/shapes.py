@@ -74,12 +74,6 @@ def _vertices(label: int, cx: float, cy: float, r: float, angle: float) -> np.nd
     return complex(cx, cy) + unit * (r * cmath.exp(1j * angle))
 
 
-def _polygon(label: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray:
-    """Vertices ``[V, 2]`` (x, y) of a polygonal shape, or an empty array for the circle."""
-    z = _vertices(label, cx, cy, r, angle)
-    return np.zeros((0, 2)) if z is None else np.stack([z.real, z.imag], axis=1)
-
-
 def shape_window(spec: ShapeSpec, height: int, width: int) -> tuple[np.ndarray, int, int]:
     """The shape's mask restricted to the pixels around it: ``(mask [h, w] bool, y0, x0)``.
 
@@ -111,23 +105,6 @@ def shape_window(spec: ShapeSpec, height: int, width: int) -> tuple[np.ndarray, 
     slope = (bx - ax) / np.where(ay == by, 1.0, by - ay)
     hits = crosses & (xs < ax + (ys - ay) * slope)  # [E, h, w]
     return np.bitwise_xor.reduce(hits, axis=0), y0, x0
-
-
-def shape_mask(spec: ShapeSpec, height: int, width: int) -> np.ndarray:
-    """Boolean mask ``[H, W]`` of the pixels whose centres lie inside the shape."""
-    window, y0, x0 = shape_window(spec, height, width)
-    mask = np.zeros((height, width), dtype=bool)
-    mask[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]] = window
-    return mask
-
-
-def shape_box(spec: ShapeSpec, height: int, width: int) -> tuple[float, float, float, float]:
-    """Tight box ``(x1, y1, x2, y2)`` of the shape's pixels, in continuous pixel coordinates."""
-    mask = shape_mask(spec, height, width)
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return (spec.cx, spec.cy, spec.cx, spec.cy)
-    return (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1))
 
 
 @lru_cache(maxsize=8)
@@ -184,15 +161,6 @@ def hue_color(hue: float, strength: float) -> tuple[float, float, float]:
         k = (offset + h6) % 6
         out.append(1.0 - min(max(min(k, 4 - k), 0.0), 1.0) * strength)
     return (out[0], out[1], out[2])
-
-
-def paint(image: np.ndarray, spec: ShapeSpec) -> np.ndarray:
-    """Paint one shape onto ``image`` (``[H, W, 3]``, modified in place); return its mask."""
-    window, y0, x0 = shape_window(spec, image.shape[0], image.shape[1])
-    image[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]][window] = spec.color
-    mask = np.zeros(image.shape[:2], dtype=bool)
-    mask[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]] = window
-    return mask
 
 
 def to_tensor_image(image: np.ndarray) -> torch.Tensor:

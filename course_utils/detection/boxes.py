@@ -3,7 +3,8 @@
 The course stores boxes as ``(x1, y1, x2, y2)`` ("xyxy") in continuous pixel coordinates: a box
 covering pixel columns 3..5 is ``x1 = 3, x2 = 6``, so its width is ``x2 - x1`` with no "+1".
 Datasets and detectors also use ``(x, y, w, h)`` ("xywh", COCO's annotation format) and
-``(cx, cy, w, h)`` ("cxcywh", YOLO's and DETR's). NMS delegates to ``torchvision.ops``.
+``(cx, cy, w, h)`` ("cxcywh", YOLO's and DETR's). Conversion, clipping and NMS delegate to
+``torchvision.ops`` once the input is validated (with messages a student can act on).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torchvision.ops import batched_nms as _tv_batched_nms
+from torchvision.ops import box_convert as _tv_box_convert
+from torchvision.ops import clip_boxes_to_image as _tv_clip_boxes_to_image
 from torchvision.ops import nms as _tv_nms
 
 BOX_FORMATS: tuple[str, ...] = ("xyxy", "xywh", "cxcywh")
@@ -68,25 +71,18 @@ def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
     check_boxes(boxes, fmt=in_fmt)
     if out_fmt not in BOX_FORMATS:
         raise ValueError(f"unknown box format {out_fmt!r}; use one of {BOX_FORMATS}")
-    a, b, c, d = boxes.unbind(-1)
-    # Go through xyxy: two small, obviously-correct formulas per format instead of six.
-    if in_fmt == "xywh":
-        a, b, c, d = a, b, a + c, b + d
-    elif in_fmt == "cxcywh":
-        a, b, c, d = a - c / 2, b - d / 2, a + c / 2, b + d / 2
-    if out_fmt == "xywh":
-        a, b, c, d = a, b, c - a, d - b
-    elif out_fmt == "cxcywh":
-        a, b, c, d = (a + c) / 2, (b + d) / 2, c - a, d - b
-    return torch.stack([a, b, c, d], dim=-1)
+    if in_fmt == out_fmt:  # torchvision returns its input then; the promise is a new tensor
+        return boxes.clone()
+    return _tv_box_convert(boxes, in_fmt, out_fmt)
 
 
 def clip_boxes(boxes: Tensor, height: int, width: int) -> Tensor:
-    """Clip xyxy boxes ``[K, 4]`` to an image of ``height`` x ``width`` pixels."""
+    """Clip xyxy boxes ``[K, 4]`` to an image of ``height`` x ``width`` pixels
+    (``torchvision.ops.clip_boxes_to_image`` after validating both)."""
     check_boxes(boxes)
-    x = boxes[:, 0::2].clamp(0, width)
-    y = boxes[:, 1::2].clamp(0, height)
-    return torch.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], dim=-1)
+    if height < 0 or width < 0:
+        raise ValueError(f"image size must be non-negative, got height {height}, width {width}")
+    return _tv_clip_boxes_to_image(boxes, (int(height), int(width)))
 
 
 def nms(

@@ -10,7 +10,8 @@ class History(dict):
 
     Keys: ``epoch`` (1-based), ``train_loss``, ``lr`` (first parameter group), ``time``
     (seconds for the epoch), and with a validation loader ``val_loss`` plus ``val_<metric>``
-    for each metric. It is a real ``dict`` of lists, so it pickles, converts to JSON and
+    for each metric. A loss returned as a dict of named terms adds ``train_<term>`` (and
+    ``val_<term>``) for each term; ``train_loss`` / ``val_loss`` are then their sum. It is a real ``dict`` of lists, so it pickles, converts to JSON and
     feeds `course_utils.viz.plot_history` as is.
     """
 
@@ -30,6 +31,8 @@ class History(dict):
 
     def best(self, key: str, mode: str = "min") -> tuple[int, float]:
         """``(epoch, value)`` of the best value of ``key`` (``mode`` "min" or "max")."""
+        if mode not in ("min", "max"):
+            raise ValueError(f'mode must be "min" or "max", got {mode!r}')
         values = [v for v in self.get(key, []) if not math.isnan(v)]
         if not values:
             raise KeyError(f"no {key!r} values in the history; it has {sorted(self)}")

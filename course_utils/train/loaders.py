@@ -26,8 +26,14 @@ def make_loader(
     """A DataLoader for ``dataset``.
 
     On CUDA the batches are put in pinned (page-locked) memory so `fit`'s non-blocking copies
-    overlap with compute; worker processes are kept alive between epochs. ``seed`` gives the
-    loader its own shuffling generator, independent of the global torch RNG.
+    overlap with compute. ``seed`` gives the loader its own shuffling generator, independent
+    of the global torch RNG.
+
+    Worker processes (``num_workers > 0``) start afresh every epoch rather than persisting:
+    each epoch's workers are seeded from the RNG state `fit` checkpoints, so a resumed run
+    draws the same random augmentations as an uninterrupted one. Persistent workers would
+    carry their random state from epoch to epoch in other processes, where no checkpoint
+    reaches it.
     """
     device = torch.device(device) if device is not None else get_device()
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -38,7 +44,7 @@ def make_loader(
         num_workers=num_workers,
         collate_fn=collate_fn,
         pin_memory=use_pinned_memory(device.type),
-        persistent_workers=num_workers > 0,
+        persistent_workers=False,  # exact resume (see above)
         generator=generator,
         drop_last=drop_last,
     )

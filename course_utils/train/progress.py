@@ -37,9 +37,11 @@ class Progress:
                 leave=False,
             )
 
-    def batch(self, loss: float) -> None:
+    def batch(self, losses: dict[str, float]) -> None:
+        """One batch done: ``losses`` is ``{"loss": total, <term>: value, ...}``."""
         if self._batches is not None:
-            self._batches.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            shown = {k: f"{v:.4f}" if k == "loss" else f"{v:.3g}" for k, v in losses.items()}
+            self._batches.set_postfix(shown, refresh=False)
             self._batches.update()
 
     def end_epoch(self, row: dict[str, float]) -> None:

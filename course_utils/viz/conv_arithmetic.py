@@ -11,21 +11,20 @@ convolution over the input with ``stride - 1`` zeros inserted between cells and
 ``dilation * (kernel - 1) - padding`` zeros of padding on each side (plus ``output_padding``
 extra rows/columns at the bottom/right).
 
-The output size always comes from PyTorch itself (the layer run on a shape-only "meta" tensor),
-so the drawing agrees with the framework by construction.
+The layout and the output size come from `course_utils.conv_geometry` (PyTorch itself, run on
+a shape-only "meta" tensor), so the drawing agrees with the framework by construction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 
-import torch
-import torch.nn.functional as F
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..conv_geometry import ConvLayout, conv_layout
 from .style import PALETTE, subplots
 
 INPUT_COLOR = PALETTE[5]  # light blue, as in the guide
@@ -40,146 +39,6 @@ GID_ZERO = "inserted_zero"
 GID_KERNEL = "kernel"
 GID_OUTPUT = "output"
 GID_CURRENT = "output_current"
-
-
-def torch_output_size(
-    n: int,
-    k: int,
-    padding: int = 0,
-    stride: int = 1,
-    dilation: int = 1,
-    transposed: bool = False,
-    output_padding: int = 0,
-) -> int:
-    """Spatial size PyTorch's ``conv2d`` / ``conv_transpose2d`` gives an ``n x n`` input.
-
-    Runs the functional op on "meta" tensors (shapes only, no arithmetic), so it is instant
-    for any size. Raises ValueError with PyTorch's reason when the configuration is invalid.
-    """
-    x = torch.empty(1, 1, n, n, device="meta")
-    w = torch.empty(1, 1, k, k, device="meta")
-    try:
-        if transposed:
-            y = F.conv_transpose2d(
-                x,
-                w,
-                stride=stride,
-                padding=padding,
-                output_padding=output_padding,
-                dilation=dilation,
-            )
-        else:
-            y = F.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
-    except RuntimeError as exc:
-        raise ValueError(f"PyTorch rejects this convolution: {exc}") from exc
-    return int(y.shape[-1])
-
-
-@dataclass(frozen=True)
-class ConvLayout:
-    """Where every cell of a drawing goes (one axis; the drawings are square).
-
-    Attributes:
-        grid: cells along one side of the drawn input (padding and inserted zeros included).
-        data: indices (along one side) of the real input cells inside the drawn grid.
-        pad_before: padding cells before the data (top/left); also after, unless cropped.
-        step: how far the kernel moves per output cell on the drawn grid.
-        span: extent of the dilated kernel, ``dilation * (k - 1) + 1``.
-        n_out: output size (from PyTorch).
-    """
-
-    n: int
-    k: int
-    padding: int
-    stride: int
-    dilation: int
-    transposed: bool
-    output_padding: int
-    grid: int
-    data: tuple[int, ...]
-    pad_before: int
-    step: int
-    span: int
-    n_out: int
-
-    def taps(self, position: int) -> list[tuple[int, int]]:
-        """Grid cells ``(row, col)`` the kernel touches for flat output index ``position``."""
-        row, col = divmod(position, self.n_out)
-        r0, c0 = row * self.step, col * self.step
-        offsets = [i * self.dilation for i in range(self.k)]
-        return [(r0 + dr, c0 + dc) for dr in offsets for dc in offsets]
-
-
-def conv_layout(
-    n: int,
-    k: int,
-    padding: int = 0,
-    stride: int = 1,
-    dilation: int = 1,
-    transposed: bool = False,
-    output_padding: int = 0,
-) -> ConvLayout:
-    """Validate a configuration and lay it out on a grid (see `ConvLayout`)."""
-    for name, value, low in (
-        ("input size n", n, 1),
-        ("kernel size k", k, 1),
-        ("padding", padding, 0),
-        ("stride", stride, 1),
-        ("dilation", dilation, 1),
-        ("output_padding", output_padding, 0),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if output_padding and not transposed:
-        raise ValueError("output_padding only applies to transposed convolutions (transposed=True)")
-    if output_padding >= max(stride, dilation):
-        # PyTorch's rule (not checked on shape-only tensors): the extra rows must fit in a stride.
-        raise ValueError(
-            f"output_padding {output_padding} must be smaller than stride ({stride}) or "
-            f"dilation ({dilation})"
-        )
-    span = dilation * (k - 1) + 1
-    if transposed:
-        pad = dilation * (k - 1) - padding
-        if pad < 0:
-            raise ValueError(
-                f"padding {padding} exceeds dilation*(k-1) = {dilation * (k - 1)}: the transposed "
-                "convolution would crop its input, which this drawing does not show. Use a "
-                "smaller padding or a larger kernel."
-            )
-        data = tuple(pad + i * stride for i in range(n))
-        grid = (n - 1) * stride + 1 + 2 * pad + output_padding
-        step = 1
-    else:
-        if span > n + 2 * padding:
-            raise ValueError(
-                f"the kernel covers {span} cells (dilation*(k-1)+1) but the padded input has only "
-                f"{n + 2 * padding}: increase the input size or the padding, or shrink the kernel"
-            )
-        pad = padding
-        data = tuple(padding + i for i in range(n))
-        grid = n + 2 * padding
-        step = stride
-    n_out = torch_output_size(n, k, padding, stride, dilation, transposed, output_padding)
-    # The drawn grid must fit exactly n_out kernel positions (a remainder is allowed only for
-    # direct convolutions with stride > 1: those cells are never visited).
-    if (n_out - 1) * step + span > grid:
-        raise RuntimeError(f"layout of {grid} cells disagrees with PyTorch's output size {n_out}")
-    return ConvLayout(
-        n,
-        k,
-        padding,
-        stride,
-        dilation,
-        transposed,
-        output_padding,
-        grid,
-        data,
-        pad,
-        step,
-        span,
-        n_out,
-    )
 
 
 def _cell(ax: Axes, row: int, col: int, gid: str, **style) -> Rectangle:
@@ -248,14 +107,16 @@ def _draw_output(ax: Axes, layout: ConvLayout, position: int, done_only: bool) -
 
 
 def _titles(layout: ConvLayout) -> tuple[str, str]:
+    # Two short lines each: a panel can be narrower than one long title (a 2x2 output next to
+    # a 4x4 input), and a title wider than the figure is cut off at its edges.
     kind = "transposed conv" if layout.transposed else "conv"
     left = (
-        f"input {layout.n}x{layout.n}, k={layout.k}, p={layout.padding}, "
-        f"s={layout.stride}, d={layout.dilation}"
+        f"input {layout.n}x{layout.n}\nk={layout.k} p={layout.padding} "
+        f"s={layout.stride} d={layout.dilation}"
     )
     if layout.transposed and layout.output_padding:
-        left += f", op={layout.output_padding}"
-    return left, f"{kind} output {layout.n_out}x{layout.n_out}"
+        left += f" op={layout.output_padding}"
+    return left, f"{kind}\noutput {layout.n_out}x{layout.n_out}"
 
 
 def _check_position(layout: ConvLayout, position: int) -> int:
@@ -399,9 +260,46 @@ def conv_animation_html(
     fig = anim._fig
     fig.set_dpi(dpi)
     try:
-        return anim.to_jshtml(default_mode="loop")
+        return _robust_jshtml(anim.to_jshtml(default_mode="loop"))
     finally:
         plt.close(fig)
+
+
+_FIRST_FRAME = re.compile(r'frames\[0\] = "((?:[^"\\]|\\.)*)"', re.DOTALL)
+_START = re.compile(
+    r"setTimeout\(function\(\) \{\s*(anim\w+) = new Animation\(([^)]*)\);\s*\}, 0\);"
+)
+
+
+def _robust_jshtml(html: str) -> str:
+    """matplotlib's JS animation, made to show in JupyterLab's windowed notebooks.
+
+    matplotlib's player starts with an empty ``<img>`` and fills it from a script that runs
+    once, right after the output is created. JupyterLab (windowed rendering, its default) may
+    create the output before it is in the page; the script then finds no element, and the
+    animation stays blank until the cell is re-rendered. Here the ``<img>`` starts on the
+    first frame (visible with no script at all), and the player starts once its elements are
+    in the page.
+    """
+    first = _FIRST_FRAME.search(html)
+    start = _START.search(html)
+    if first is None or start is None:  # another matplotlib template: leave it as it is
+        return html
+    name, args = start.group(1), start.group(2)
+    retry = (
+        "var begin = function() {\n"
+        "      if (!document.getElementById(img_id) || !document[loop_select_id]) {\n"
+        "        setTimeout(begin, 100); return;  // not in the page yet\n"
+        "      }\n"
+        f"      {name} = new Animation({args});\n"
+        "    };\n"
+        "    setTimeout(begin, 0);"
+    )
+    html = html[: start.start()] + retry + html[start.end() :]
+    frame0 = first.group(1).replace("\\\n", "")
+    return re.sub(
+        r'(<img id="_anim_img\w+")>', lambda m: f'{m.group(1)} src="{frame0}">', html, count=1
+    )
 
 
 def conv_explorer_figure(
@@ -412,12 +310,14 @@ def conv_explorer_figure(
     dilation: int = 1,
     transposed: bool = False,
     output_padding: int = 0,
-    position: int = 0,
+    position: float = 0.0,
     size: float = 3.2,
 ) -> Figure:
     """`draw_conv` made forgiving for sliders: never raises on a bad combination.
 
-    ``position`` wraps around the output cells, ``output_padding`` is ignored for a direct
+    ``position`` says where the kernel is as a fraction of the way through the output cells
+    (row-major): 0 is the first cell, 1 the last, whatever the output size, so a slider over
+    [0, 1] never runs past the last cell. ``output_padding`` is ignored for a direct
     convolution, and a configuration PyTorch would reject is drawn as a figure that explains
     why (instead of an exception inside the widget).
     """
@@ -433,7 +333,7 @@ def conv_explorer_figure(
             dilation,
             transposed,
             output_padding,
-            position=position % (n_out * n_out),
+            position=round(min(max(float(position), 0.0), 1.0) * (n_out * n_out - 1)),
             size=size,
         )
     except ValueError as exc:

@@ -1,16 +1,16 @@
-"""Figures of the convolution notebooks: activations with their derivatives, timing comparisons,
-panels of 2-D maps (filters, filtered images, feature maps) and one filter's response."""
+"""Figures of the convolution notebooks: activations with their derivatives, one filter's
+response, and the 1-D convolution drawn as a graph (the chain rule of its backward pass)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
+from .arrays import _as_numpy
 from .style import color, subplots
 
 
@@ -55,9 +55,10 @@ def plot_activations(
     if not fns:
         raise ValueError("give at least one activation, e.g. {'ReLU': torch.relu}")
     x = torch.linspace(lo, hi, num, dtype=torch.float64)
+    # every function runs before the figure exists: one that raises leaves no empty grid behind
+    curves = {name: activation_and_derivative(fn, x) for name, fn in fns.items()}
     fig, axes = subplots(1, len(fns), size=size, squeeze=False)
-    for ax, (name, fn) in zip(axes[0], fns.items()):
-        y, dy = activation_and_derivative(fn, x)
+    for ax, (name, (y, dy)) in zip(axes[0], curves.items()):
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)
         ax.plot(x, y, color=color(0), label="f(x)")
@@ -65,102 +66,6 @@ def plot_activations(
         ax.set_title(name)
         ax.set_xlabel("x")
         ax.legend(loc="upper left")
-    return fig
-
-
-def plot_timings(
-    times: Mapping[str, Sequence[float]],
-    cases: Sequence[str],
-    ylabel: str = "time per call (ms)",
-    size: float = 3.2,
-) -> Figure:
-    """Grouped bars of measured times on a log scale: one group per case, one bar per method.
-
-    Args:
-        times: method name -> one time per case (same order as ``cases``); NaN marks a
-            method that was not run on a case (shown as "not run").
-        cases: a label per case (e.g. the input size).
-    """
-    for name, values in times.items():
-        if len(values) != len(cases):
-            raise ValueError(f"{name!r} has {len(values)} times for {len(cases)} cases")
-    fig, ax = subplots(1, 1, figsize=(max(size, 1.2 * len(cases) + 2), size))
-    width = 0.8 / max(len(times), 1)
-    centers = np.arange(len(cases))
-    for i, (name, values) in enumerate(times.items()):
-        offsets = centers + (i - (len(times) - 1) / 2) * width
-        ax.bar(offsets, values, width, label=name, color=color(i))
-        for x, value in zip(offsets, values):
-            if value != value:  # NaN: that method was not run on this case
-                ax.annotate(
-                    "not run",
-                    (x, 0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(0, 4),
-                    textcoords="offset points",
-                    rotation=90,
-                    ha="center",
-                    fontsize=8,
-                )
-    ax.set_xticks(centers, list(cases))
-    ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    return fig
-
-
-def _as_numpy(array: torch.Tensor | np.ndarray) -> np.ndarray:
-    if isinstance(array, torch.Tensor):
-        return array.detach().float().cpu().numpy()
-    return np.asarray(array)
-
-
-def plot_maps(
-    maps: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray],
-    titles: Sequence[str] | None = None,
-    ncols: int = 8,
-    size: float = 1.6,
-    cmap: str = "gray",
-    symmetric: bool = False,
-) -> Figure:
-    """A grid of 2-D maps (filters, filtered images, feature maps), each with its own scale.
-
-    Args:
-        maps: Tensor[M, H, W] (one map per panel), Tensor[M, 3, H, W] (RGB in [0, 1]), or a
-            sequence of M maps ``[H_i, W_i]`` / ``[3, H_i, W_i]`` whose sizes may differ.
-        titles: M labels, optional.
-        symmetric: centre each map's colour scale at 0 (for signed filters and responses).
-    """
-    if isinstance(maps, torch.Tensor | np.ndarray):
-        items = list(_as_numpy(maps))
-        if _as_numpy(maps).ndim not in (3, 4):
-            raise ValueError(f"maps must be [M, H, W] or [M, 3, H, W], got shape {maps.shape}")
-    else:
-        items = [_as_numpy(m) for m in maps]
-    for index, item in enumerate(items):
-        if item.ndim != 2 and not (item.ndim == 3 and item.shape[0] == 3):
-            raise ValueError(f"map {index} has shape {item.shape}: expected [H, W] or [3, H, W]")
-    if not items:
-        raise ValueError("plot_maps got no maps")
-    if titles is not None and len(titles) != len(items):
-        raise ValueError(f"{len(titles)} titles for {len(items)} maps")
-    count = len(items)
-    ncols = max(1, min(ncols, count))
-    nrows = math.ceil(count / ncols)
-    fig, axes = subplots(nrows, ncols, size=size, squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index >= count:
-            continue
-        image = items[index]
-        if image.ndim == 3:
-            ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
-        else:
-            limit = float(np.abs(image).max()) or 1.0
-            kwargs = {"vmin": -limit, "vmax": limit} if symmetric else {}
-            ax.imshow(image, cmap=cmap, **kwargs)
-        if titles is not None:
-            ax.set_title(titles[index], fontsize=9)
     return fig
 
 
@@ -205,4 +110,65 @@ def filter_response_figure(
     for ax in (ax_k, ax_in, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
+    return fig
+
+
+def plot_conv1d_graph(
+    n_inputs: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    highlight_input: int | None = None,
+) -> Figure:
+    """The 1-D convolution ``z_j = sum_k w_k x_{j*stride + k - padding}`` drawn as a graph.
+
+    Inputs sit on the bottom row (padding positions as hollow circles), outputs on the top row;
+    each edge is labelled with the weight it multiplies. With ``highlight_input=i`` the edges
+    leaving ``x_i`` are drawn thick: they are the terms of ``de/dx_i = sum_j de/dz_j dz_j/dx_i``,
+    and their weights, read right to left, are the kernel flipped.
+    """
+    if n_inputs < 1 or kernel < 1 or stride < 1 or padding < 0:
+        raise ValueError(
+            f"need n_inputs >= 1, kernel >= 1, stride >= 1, padding >= 0; got "
+            f"{n_inputs=}, {kernel=}, {stride=}, {padding=}"
+        )
+    padded = n_inputs + 2 * padding
+    if padded < kernel:
+        raise ValueError(f"kernel {kernel} is larger than the padded input ({padded})")
+    if highlight_input is not None and not 0 <= highlight_input < n_inputs:
+        raise ValueError(f"highlight_input must be in [0, {n_inputs - 1}], got {highlight_input}")
+    n_out = (padded - kernel) // stride + 1
+    fig, ax = subplots(1, 1, size=1.0, figsize=(max(4.0, 0.55 * padded + 1), 2.6))
+    xs = np.arange(padded) - padding  # input index of each bottom node
+    out_x = np.array([j * stride + (kernel - 1) / 2 for j in range(n_out)]) - padding
+    for j in range(n_out):
+        for k in range(kernel):
+            i = j * stride + k - padding
+            hot = highlight_input is not None and i == highlight_input
+            ax.plot(
+                [i, out_x[j]],
+                [0, 1],
+                color=color(3) if hot else "0.75",
+                lw=2.2 if hot else 0.8,
+                zorder=1,
+            )
+            if hot:
+                ax.text(
+                    (i + out_x[j]) / 2, 0.5, f"$w_{k}$", color=color(3), ha="center", fontsize=9
+                )
+    for x in xs:
+        is_pad = x < 0 or x >= n_inputs
+        face = "white" if is_pad else color(0)
+        ax.scatter([x], [0], s=160, facecolor=face, edgecolor=color(0), zorder=2)
+        ax.text(x, -0.22, "0" if is_pad else f"$x_{{{x}}}$", ha="center", va="top", fontsize=8)
+    ax.scatter(out_x, np.ones(n_out), s=160, color=color(2), zorder=2)
+    for j, x in enumerate(out_x):
+        ax.text(x, 1.14, f"$z_{{{j}}}$", ha="center", va="bottom", fontsize=8)
+    ax.set_xlim(xs[0] - 0.7, xs[-1] + 0.7)
+    ax.set_ylim(-0.5, 1.4)
+    ax.axis("off")
+    title = f"1-D convolution: kernel {kernel}, stride {stride}, padding {padding}"
+    if highlight_input is not None:
+        title += f"; paths from $x_{{{highlight_input}}}$"
+    ax.set_title(title)
     return fig

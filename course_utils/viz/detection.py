@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from torch import Tensor
 from torchvision.ops import box_iou
 
@@ -31,6 +34,52 @@ GT_COLOR = "#FFFFFF"
 # Patch gids, so tests can find each kind of box in a figure.
 GID_BOX = "box"
 GID_INTERSECTION = "intersection"
+# A thin dark outline under every box line, so a box shows on an image of its own colour
+# (a green true positive on a green shape).
+OUTLINE = "#000000"
+
+
+def _outlined(linewidth: float) -> list:
+    return [patheffects.Stroke(linewidth=linewidth + 1.5, foreground=OUTLINE), patheffects.Normal()]
+
+
+def _place_captions(ax: Axes, captions: list[tuple[Text, tuple[float, float, float, float]]]):
+    """Move each caption to the first spot around its box that stays inside the axes and does
+    not cover a caption placed before it: above the box, inside its top, below it, inside its
+    bottom (left-aligned, then right-aligned). When no spot is free, the caption goes inside
+    the top of its box."""
+    if not captions:
+        return
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer).expanded(1.0, 1.0)
+    placed: list[Bbox] = []
+    for text, (x1, y1, x2, y2) in captions:
+        spots = [
+            (x, y, ha, va)
+            for x, ha in ((x1, "left"), (x2, "right"))
+            for y, va in ((y1, "bottom"), (y1, "top"), (y2, "top"), (y2, "bottom"))
+        ]
+        chosen = None
+        for x, y, ha, va in spots:
+            text.set_position((x, y))
+            text.set_ha(ha)
+            text.set_va(va)
+            extent = text.get_window_extent(renderer).expanded(1.05, 1.15)
+            inside = (
+                extent.x0 >= frame.x0 - 0.5
+                and extent.x1 <= frame.x1 + 0.5
+                and extent.y0 >= frame.y0 - 0.5
+                and extent.y1 <= frame.y1 + 0.5
+            )
+            if inside and not any(extent.overlaps(other) for other in placed):
+                chosen = extent
+                break
+        if chosen is None:
+            text.set_position((x1, y1))
+            text.set_ha("left")
+            text.set_va("top")
+            chosen = text.get_window_extent(renderer)
+        placed.append(chosen)
 
 
 def _as_tensor(values: Any, name: str, length: int) -> Tensor | None:
@@ -86,7 +135,9 @@ def draw_boxes(
         mean, std: un-normalise a normalised image tensor first.
 
     Returns:
-        ``(fig, ax)``. Each box is a `Rectangle` patch with gid ``"box"``.
+        ``(fig, ax)``. Each box is a `Rectangle` patch with gid ``"box"``, drawn over a thin
+        dark outline; captions sit next to their box, inside the image and clear of each other
+        where there is room.
     """
     boxes = check_boxes(torch.as_tensor(boxes).detach().cpu().float().reshape(-1, 4))
     k = boxes.shape[0]
@@ -101,24 +152,28 @@ def draw_boxes(
     if image is not None:
         ax.imshow(to_display(image, mean, std), vmin=0, vmax=1)
     ax.set_axis_off()
+    captions = []
     for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         label = int(labels_t[i]) if labels_t is not None else None
         score = float(scores_t[i]) if scores_t is not None else None
         edge = colors[i] if colors is not None else color(label if label is not None else 0)
         rect = Rectangle(
             (x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=edge, linewidth=linewidth,
-            linestyle=linestyle, gid=GID_BOX,
+            linestyle=linestyle, gid=GID_BOX, path_effects=_outlined(linewidth),
         )  # fmt: skip
         ax.add_patch(rect)
         text = _caption(label, score, class_names) if show_text else ""
         if text:
-            ax.text(
+            artist = ax.text(
                 x1, y1, text, fontsize=7, color="white", va="bottom", ha="left",
-                bbox={"facecolor": edge, "edgecolor": "none", "pad": 1, "alpha": 0.85},
+                bbox={"facecolor": edge, "edgecolor": OUTLINE, "linewidth": 0.5, "pad": 1,
+                      "alpha": 0.9},
                 clip_on=True,
             )  # fmt: skip
+            captions.append((artist, (x1, y1, x2, y2)))
     if title is not None:
         ax.set_title(title)
+    _place_captions(ax, captions)
     return fig, ax
 
 
@@ -178,8 +233,11 @@ def iou_figure(
     """Two boxes A and B (corner x, y, width, height) with their intersection shaded and IoU.
 
     The IoU comes from ``torchvision.ops.box_iou``; the title says whether B would match A
-    under the PASCAL criterion (IoU >= 0.5).
+    under the PASCAL criterion (IoU >= 0.5). B always stays on the canvas: a corner that would
+    push it past the edge is moved back (the box keeps its size).
     """
+    bw, bh = min(bw, canvas), min(bh, canvas)
+    bx, by = min(max(bx, 0.0), canvas - bw), min(max(by, 0.0), canvas - bh)
     a = torch.tensor([[ax1, ay1, ax1 + aw, ay1 + ah]], dtype=torch.float64)
     b = torch.tensor([[bx, by, bx + bw, by + bh]], dtype=torch.float64)
     iou = float(box_iou(a, b)[0, 0])
@@ -198,8 +256,11 @@ def iou_figure(
     draw_boxes(
         None, torch.cat([a, b]).float(), colors=[PALETTE[0], PALETTE[3]], ax=ax, show_text=False
     )
-    ax.text(ax1, ay1 - 1, "A", color=PALETTE[0], fontsize=10, va="bottom")
-    ax.text(bx, by - 1, "B", color=PALETTE[3], fontsize=10, va="bottom")
+    # the letter above its box's corner, or just inside it at the canvas's top edge
+    for name, x, y, c in (("A", ax1, ay1, PALETTE[0]), ("B", bx, by, PALETTE[3])):
+        above = y >= 0.08 * canvas
+        ax.text(x + 1, y - 1 if above else y + 1, name, color=c, fontsize=10,
+                va="bottom" if above else "top", fontweight="bold")  # fmt: skip
     ax.set_axis_on()
     verdict = "match" if iou >= 0.5 else "no match"
     ax.set_title(f"IoU = {iou:.3f}  ({verdict} at 0.5)")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .conv_plots import plot_maps
+from .arrays import plot_maps
 
 
 def _module(model: nn.Module, name: str) -> nn.Module:
@@ -39,10 +40,10 @@ def capture_activations(
     The forward pass runs in eval mode (no dropout, no batch-norm statistics updates); the
     model's train/eval mode is restored afterwards.
     """
-    captured: dict[str, torch.Tensor] = {}
+    captured: dict[str, Any] = {}
     hooks = [
         _module(model, name).register_forward_hook(
-            lambda _m, _in, out, name=name: captured.__setitem__(name, out.detach())
+            lambda _m, _in, out, name=name: captured.__setitem__(name, out)
         )
         for name in layers
     ]
@@ -54,7 +55,31 @@ def capture_activations(
         model.train(was_training)
         for hook in hooks:
             hook.remove()
-    return captured
+    for name, out in captured.items():
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(_not_a_tensor(model, name, out))
+    return {name: out.detach() for name, out in captured.items()}
+
+
+def _not_a_tensor(model: nn.Module, name: str, out: Any) -> str:
+    """Why a layer's output cannot be drawn, and which layers to pick instead."""
+    if isinstance(out, tuple | list):
+        kinds = ", ".join(type(v).__name__ for v in out)
+        what = f"a {type(out).__name__} of {len(out)} values ({kinds})"
+    elif isinstance(out, dict):
+        what = f"a dict with keys {list(out)}"
+    else:
+        what = f"a {type(out).__name__}"
+    children = [f"{name}.{child}" for child, _ in _module(model, name).named_children()]
+    instead = (
+        f"pick one of its sublayers ({', '.join(children[:6])}{', ...' if len(children) > 6 else ''})"
+        if children
+        else "pick a layer before or after it"
+    )
+    return (
+        f"layer {name!r} outputs {what}, not one tensor of feature maps; {instead}, "
+        "whose output is a tensor [N, C, H, W]"
+    )
 
 
 def _grid_axes(fig: Figure, count: int, ncols: int) -> np.ndarray:

@@ -1,11 +1,10 @@
-"""Figures for backpropagation through convolutions and for receptive fields.
+"""Receptive-field figures.
 
-- `plot_matrices`: small 2-D arrays side by side with their values written in the cells
-  (an input, its upstream gradient, the resulting ``dx`` / ``dw``, pooling routes).
-- `plot_conv1d_graph`: the 1-D convolution as a graph from inputs to outputs, highlighting the
-  terms of the chain rule that reach one input (the lecture's derivation of ``dx``).
-- `receptive_field_box` / `plot_receptive_field`: the input region one output unit depends on,
-  drawn over an image, from the ``(size, jump, start)`` triple of a layer stack.
+- `plot_receptive_field`: the input region one output unit depends on, drawn over an image,
+  from the ``(size, jump, start)`` triple of a layer stack (the region itself:
+  `course_utils.conv_geometry.receptive_field_box`).
+- `receptive_field_figure`: that drawing for a whole layer stack and a unit picked by its
+  relative position, with the numbers in the title (what `receptive_field_explorer` shows).
 - `plot_effective_rf`: gradient heat maps (the *effective* receptive field of Luo et al., 2016)
   with the theoretical receptive field drawn on top.
 
@@ -19,159 +18,17 @@ centre at index ``i``), as in the receptive-field recurrence of the course.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..conv_geometry import Pair, as_pair, receptive_field_box, stack_output_size
+from .arrays import _to_numpy
 from .images import ImageLike, to_display
 from .style import color, subplots
-
-Pair = tuple[float, float]
-
-
-def _pair(value: float | Sequence[float], name: str) -> Pair:
-    """``v`` -> ``(v, v)``; ``(a, b)`` -> ``(a, b)`` (height first)."""
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value), float(value)
-    values = tuple(float(v) for v in value)
-    if len(values) != 2:
-        raise ValueError(f"{name} must be a number or a (height, width) pair, got {value!r}")
-    return values  # type: ignore[return-value]
-
-
-def _to_numpy(array: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
-    if isinstance(array, torch.Tensor):
-        array = array.detach().cpu().double().numpy()
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array [H, W], got shape {array.shape}; "
-            "select one image and one channel first (e.g. x[0, 0])"
-        )
-    return array
-
-
-def plot_matrices(
-    matrices: Sequence[torch.Tensor | np.ndarray],
-    titles: Sequence[str] | None = None,
-    annotate: bool = True,
-    fmt: str = "{:.2g}",
-    cmap: str = "RdBu_r",
-    size: float = 2.6,
-) -> Figure:
-    """Draw small 2-D arrays side by side, each cell labelled with its value.
-
-    Args:
-        matrices: arrays of shape [H_i, W_i] (tensors or NumPy arrays).
-        titles: one title per array.
-        annotate: write the values in the cells (skip it for arrays larger than ~12 x 12).
-        fmt: format of the cell labels; zeros are written as ``0``.
-        cmap: a diverging map centred on zero, so positive and negative gradients differ.
-    Returns:
-        the Figure.
-    """
-    arrays = [_to_numpy(m, f"matrices[{i}]") for i, m in enumerate(matrices)]
-    if not arrays:
-        raise ValueError("plot_matrices needs at least one array")
-    if titles is not None and len(titles) != len(arrays):
-        raise ValueError(f"got {len(titles)} titles for {len(arrays)} arrays")
-    fig, axes = subplots(1, len(arrays), size=size, squeeze=False)
-    for i, (ax, arr) in enumerate(zip(axes[0], arrays)):
-        limit = float(np.abs(arr).max()) or 1.0  # symmetric colour range: 0 is always white
-        ax.imshow(arr, cmap=cmap, vmin=-limit, vmax=limit)
-        ax.set_xticks(range(arr.shape[1]))
-        ax.set_yticks(range(arr.shape[0]))
-        ax.tick_params(length=0, labelsize=7)
-        if titles is not None:
-            ax.set_title(titles[i])
-        if annotate:
-            for (r, c), v in np.ndenumerate(arr):
-                text = "0" if v == 0 else fmt.format(v)
-                shade = "white" if abs(v) > 0.6 * limit else "black"
-                ax.text(c, r, text, ha="center", va="center", fontsize=7, color=shade)
-    return fig
-
-
-def plot_conv1d_graph(
-    n_inputs: int,
-    kernel: int,
-    stride: int = 1,
-    padding: int = 0,
-    highlight_input: int | None = None,
-) -> Figure:
-    """The 1-D convolution ``z_j = sum_k w_k x_{j*stride + k - padding}`` drawn as a graph.
-
-    Inputs sit on the bottom row (padding positions as hollow circles), outputs on the top row;
-    each edge is labelled with the weight it multiplies. With ``highlight_input=i`` the edges
-    leaving ``x_i`` are drawn thick: they are the terms of ``de/dx_i = sum_j de/dz_j dz_j/dx_i``,
-    and their weights, read right to left, are the kernel flipped.
-    """
-    if n_inputs < 1 or kernel < 1 or stride < 1 or padding < 0:
-        raise ValueError(
-            f"need n_inputs >= 1, kernel >= 1, stride >= 1, padding >= 0; got "
-            f"{n_inputs=}, {kernel=}, {stride=}, {padding=}"
-        )
-    padded = n_inputs + 2 * padding
-    if padded < kernel:
-        raise ValueError(f"kernel {kernel} is larger than the padded input ({padded})")
-    if highlight_input is not None and not 0 <= highlight_input < n_inputs:
-        raise ValueError(f"highlight_input must be in [0, {n_inputs - 1}], got {highlight_input}")
-    n_out = (padded - kernel) // stride + 1
-    fig, ax = subplots(1, 1, size=1.0, figsize=(max(4.0, 0.55 * padded + 1), 2.6))
-    xs = np.arange(padded) - padding  # input index of each bottom node
-    out_x = np.array([j * stride + (kernel - 1) / 2 for j in range(n_out)]) - padding
-    for j in range(n_out):
-        for k in range(kernel):
-            i = j * stride + k - padding
-            hot = highlight_input is not None and i == highlight_input
-            ax.plot(
-                [i, out_x[j]],
-                [0, 1],
-                color=color(3) if hot else "0.75",
-                lw=2.2 if hot else 0.8,
-                zorder=1,
-            )
-            if hot:
-                ax.text(
-                    (i + out_x[j]) / 2, 0.5, f"$w_{k}$", color=color(3), ha="center", fontsize=9
-                )
-    for x in xs:
-        is_pad = x < 0 or x >= n_inputs
-        face = "white" if is_pad else color(0)
-        ax.scatter([x], [0], s=160, facecolor=face, edgecolor=color(0), zorder=2)
-        ax.text(x, -0.22, "0" if is_pad else f"$x_{{{x}}}$", ha="center", va="top", fontsize=8)
-    ax.scatter(out_x, np.ones(n_out), s=160, color=color(2), zorder=2)
-    for j, x in enumerate(out_x):
-        ax.text(x, 1.14, f"$z_{{{j}}}$", ha="center", va="bottom", fontsize=8)
-    ax.set_xlim(xs[0] - 0.7, xs[-1] + 0.7)
-    ax.set_ylim(-0.5, 1.4)
-    ax.axis("off")
-    title = f"1-D convolution: kernel {kernel}, stride {stride}, padding {padding}"
-    if highlight_input is not None:
-        title += f"; paths from $x_{{{highlight_input}}}$"
-    ax.set_title(title)
-    return fig
-
-
-def receptive_field_box(
-    unit: tuple[int, int],
-    size: float | Pair,
-    jump: float | Pair,
-    start: float | Pair,
-) -> tuple[float, float, float, float]:
-    """The input region of output unit ``unit = (row, col)`` as a box ``(x1, y1, x2, y2)``.
-
-    The unit's centre is at pixel index ``start + index * jump`` along each axis; its region
-    covers ``size`` whole pixels around it. The box is in continuous pixel coordinates (pixel
-    ``i`` spans ``[i, i + 1)``) and is *not* clipped: parts outside the image lie in padding.
-    """
-    (sh, sw), (jh, jw), (ph, pw) = _pair(size, "size"), _pair(jump, "jump"), _pair(start, "start")
-    row, col = unit
-    cy, cx = ph + row * jh, pw + col * jw
-    return (cx + 0.5 - sw / 2, cy + 0.5 - sh / 2, cx + 0.5 + sw / 2, cy + 0.5 + sh / 2)
 
 
 def plot_receptive_field(
@@ -221,7 +78,7 @@ def plot_receptive_field(
         )
     )
     if out_shape is not None:
-        (jh, jw), (ph, pw) = _pair(jump, "jump"), _pair(start, "start")
+        (jh, jw), (ph, pw) = as_pair(jump, "jump"), as_pair(start, "start")
         every = max(-(-int(n) // max_dots) for n in out_shape)  # ceil: same thinning per axis
         rows = ph + np.arange(unit[0] % every, out_shape[0], every) * jh + 0.5
         cols = pw + np.arange(unit[1] % every, out_shape[1], every) * jw + 0.5
@@ -295,3 +152,51 @@ def plot_effective_rf(
     profile_ax.set_title(f"profile along row {row}")
     profile_ax.legend(fontsize=8)
     return fig
+
+
+Layer = tuple[int, int, int, int]  # (kernel, stride, padding, dilation)
+
+
+def receptive_field_figure(
+    image: ImageLike,
+    layers: Sequence[Layer],
+    receptive_field: Callable[[Sequence[Layer]], tuple[float, float, float]],
+    row: float = 0.5,
+    col: float = 0.5,
+    name: str = "",
+    size_inches: float = 5.0,
+) -> Figure:
+    """The receptive field of one output unit of a layer stack, over ``image``.
+
+    Args:
+        image: [3, H, W] tensor in [0, 1] (or any `plot_receptive_field` image).
+        layers: ``(kernel, stride, padding, dilation)`` per layer, input side first.
+        receptive_field: ``layers -> (size, jump, start)``: the student's exercise (this
+            module never computes the triple itself).
+        row, col: the unit's relative position in the output map (0 = first, 1 = last).
+        name: a description of the stack for the title.
+    Returns:
+        the Figure; its title gives the stack, the triple, the unit and the share of its field
+        that lies inside the image. When the map vanishes before the last layer, unit (0, 0)
+        is drawn as if the image were larger, and the title says so.
+    """
+    size, jump, start = receptive_field(layers)
+    numbers = f"size {size}, jump {jump}, start {start:g}"
+    img = to_display(image)
+    height, width = img.shape[:2]
+    try:
+        side = stack_output_size(layers, width)
+    except ValueError as empty:  # too small an image for this stack: still show the numbers
+        title = f"{name}\n{numbers}\n{empty}\nunit (0, 0) drawn as if the image were larger"
+        return plot_receptive_field(
+            image, size, jump, start, (0, 0), title=title, size_inches=size_inches
+        )
+    unit = (round(row * (side - 1)), round(col * (side - 1)))
+    x1, y1, x2, y2 = receptive_field_box(unit, size, jump, start)
+    inside = max(0.0, min(x2, width) - max(x1, 0)) * max(0.0, min(y2, height) - max(y1, 0))
+    share = inside / (x2 - x1) / (y2 - y1)
+    share = f"{share:.0%}" if share == 0 or share >= 0.01 else "<1%"
+    title = f"{name}\n{numbers}\nunit {unit} of the {side}x{side} map, {share} inside the image"
+    return plot_receptive_field(
+        image, size, jump, start, unit, (side, side), title=title, size_inches=size_inches
+    )

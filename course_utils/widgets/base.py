@@ -110,11 +110,22 @@ def default_values(controls: dict[str, Control]) -> dict[str, Any]:
     return {name: control.default for name, control in controls.items()}
 
 
+CONTROL_PX = 220  # a slider's track and readout, or a dropdown, next to its label
+
+
+def _label_px(label: str) -> int:
+    """A generous width for ``label`` in JupyterLab's 13 px widget font."""
+    return 8 * len(label) + 12
+
+
 def _make_widget(name: str, control: Control):
     import ipywidgets as w
 
     label = control.description or name
     style = {"description_width": "initial"}
+    # The label takes the width it needs and the control keeps its own on top: a fixed total
+    # width would leave a long label's slider with a track of zero width.
+    layout = w.Layout(width=f"{_label_px(label) + CONTROL_PX}px", min_width=f"{CONTROL_PX}px")
     if isinstance(control, Slider):
         is_int = all(float(v).is_integer() for v in (control.min, control.max, control.step))
         cls = w.IntSlider if is_int else w.FloatSlider
@@ -127,10 +138,15 @@ def _make_widget(name: str, control: Control):
             description=label,
             continuous_update=False,
             style=style,
+            layout=layout,
         )
     if isinstance(control, Choice):
         return w.Dropdown(
-            options=control.pairs(), value=control.default, description=label, style=style
+            options=control.pairs(),
+            value=control.default,
+            description=label,
+            style=style,
+            layout=layout,
         )
     if isinstance(control, Toggle):
         return w.Checkbox(value=control.default, description=label, style=style)

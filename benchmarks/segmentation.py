@@ -1,0 +1,131 @@
+"""FCN-8s, U-Net and the dilated network of ``08_dense_prediction`` side by side, same budget.
+
+Each model (the reference solution, loaded from the source notebook) trains on
+``ShapesSegmentation`` for the same budget of seconds with `course_utils.train.fit` (AdamW,
+per-pixel cross-entropy, a cosine learning-rate decay over the budget), then is scored on the
+validation images through `course_utils.segmentation`. One table: model, parameters, training
+images/s, inference images/s, mIoU and pixel accuracy, under the all-background baseline.
+
+``--clock cpu`` counts the budget in CPU seconds of this process instead of wall-clock
+seconds: with ``--threads 1`` that is the time one dedicated core would take, which keeps the
+numbers meaningful on a machine shared with other jobs.
+
+    .venv/bin/python benchmarks/segmentation.py [--budget-s 180] [--image-size 128]
+        [--models fcn,unet,dilated] [--unet-base 16 --unet-depth 4] [--clock wall|cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from notebook_defs import load_definitions  # noqa: E402
+
+from course_utils import seed_everything  # noqa: E402
+from course_utils.data import SHAPE_CLASSES, ShapesSegmentation  # noqa: E402
+from course_utils.segmentation import constant_baseline, evaluate_segmentation  # noqa: E402
+from course_utils.train import fit, make_loader  # noqa: E402
+
+NOTEBOOK = "08_dense_prediction/segmentation.ipynb"
+NUM_CLASSES = 1 + len(SHAPE_CLASSES)
+
+
+def build(name: str, defs: dict, base: int, depth: int) -> nn.Module:
+    if name == "fcn":
+        return defs["FCN"](NUM_CLASSES)
+    if name == "unet":
+        return defs["UNet"](3, NUM_CLASSES, base=base, depth=depth)
+    if name == "dilated":
+        return defs["DilatedNet"](NUM_CLASSES)
+    raise ValueError(f"unknown model {name!r}: use fcn, unet or dilated")
+
+
+def train_for(model, train_set, budget_s, clock, lr, batch_size, device) -> tuple[int, float]:
+    """Train until the budget is spent (checked every few batches); returns the images seen
+    and the seconds (of ``clock``) spent."""
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    start = now()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+
+    def factor(_step: int) -> float:  # cosine decay over the budget, whatever the speed
+        done = min((now() - start) / budget_s, 1.0)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    seen, chunk = 0, 16 * batch_size  # the budget is checked every `chunk` images
+    while now() - start < budget_s:
+        first = seen % len(train_set)
+        part = [train_set[(first + i) % len(train_set)] for i in range(chunk)]
+        loader = make_loader(part, batch_size, seed=seen, device=device)
+        fit(
+            model, nn.CrossEntropyLoss(), optimizer, loader, epochs=1, scheduler=scheduler,
+            scheduler_step="batch", device=device, progress=False,
+        )  # fmt: skip
+        seen += chunk
+    return seen, now() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget-s", type=float, default=180.0)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--train-images", type=int, default=500)
+    parser.add_argument("--val-images", type=int, default=200)
+    parser.add_argument("--models", default="fcn,unet,dilated")
+    parser.add_argument("--unet-base", type=int, default=16)
+    parser.add_argument("--unet-depth", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    defs = load_definitions(
+        NOTEBOOK,
+        ["conv_bn_relu", "pad_to_multiple", "double_conv", "bilinear_kernel", "dilated_block",
+         "FCN", "UNet", "DilatedNet"],
+    )  # fmt: skip
+    train = ShapesSegmentation(args.train_images, image_size=args.image_size, seed=0)
+    val = ShapesSegmentation(args.val_images, image_size=args.image_size, seed=0, split="val")
+    train_set = [train[i] for i in range(len(train))]  # generated once, outside the budget
+    val_loader = make_loader([val[i] for i in range(len(val))], 50, shuffle=False, device=device)
+    baseline = constant_baseline(val_loader, NUM_CLASSES)
+    print(
+        f"ShapesSegmentation {args.image_size} px: {args.train_images} training images (cycled), "
+        f"{args.val_images} validation images; budget {args.budget_s:.0f} {args.clock} s per "
+        f"model on {device} ({torch.get_num_threads()} threads)"
+    )
+    header = f"{'model':<22}{'params':>11}{'train img/s':>13}{'infer img/s':>13}{'mIoU':>8}{'pixel acc':>11}"
+    print(header)
+    print(
+        f"{'all background':<22}{0:>11,d}{'':>13}{'':>13}{baseline.miou:8.3f}{baseline.pixel_accuracy:11.3f}"
+    )
+    for name in args.models.split(","):
+        seed_everything(0)
+        model = build(name, defs, args.unet_base, args.unet_depth)
+        label = name if name != "unet" else f"unet (base {args.unet_base}, depth {args.unet_depth})"
+        seen, spent = train_for(
+            model, train_set, args.budget_s, args.clock, args.lr, args.batch_size, device
+        )
+        result = evaluate_segmentation(model, val_loader, NUM_CLASSES, device=device)
+        params = sum(p.numel() for p in model.parameters())
+        print(
+            f"{label:<22}{params:>11,d}{seen / spent:13.1f}{result.images_per_s:13.1f}"
+            f"{result.scores.miou:8.3f}{result.scores.pixel_accuracy:11.3f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Infrastructure of the two-stage detector notebooks (``06_two_stage``), built on torchvision.
+
+- `random_boxes`: the trivial baseline every detector is compared with (random boxes of random
+  classes), so a printed mAP has a floor next to it.
+- `RoIFeatures`: crops a fixed-size feature per region from one feature map with
+  ``torchvision.ops.roi_pool`` or ``roi_align``, in the calling convention of torchvision's
+  ``RoIHeads`` (``features dict, proposals list, image sizes``).
+- `tiny_backbone`: a small convolutional feature extractor with a known stride.
+
+Nothing here is an exercise answer: the notebooks' exercises re-derive what torchvision does,
+and hidden tests make the torchvision functions (and so these wrappers) unavailable while an
+exercise runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torchvision.ops
+from torch import Tensor, nn
+
+
+def random_boxes(
+    num_images: int,
+    image_size: int,
+    num_classes: int,
+    per_image: int = 10,
+    seed: int = 0,
+) -> list[dict[str, Tensor]]:
+    """Random detections: the baseline a trained detector must clearly beat.
+
+    Args:
+        num_images: how many prediction dicts to make (one per image).
+        image_size: images are ``image_size`` x ``image_size`` pixels.
+        num_classes: labels are drawn from ``0 .. num_classes - 1``.
+        per_image: boxes per image.
+        seed: the same seed gives the same boxes.
+
+    Returns:
+        one dict per image: ``boxes`` (Tensor[per_image, 4], xyxy inside the image, sides of
+        4 px to 40 % of the image), ``scores`` (Tensor[per_image], uniform), ``labels``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    preds = []
+    for _ in range(num_images):
+        xy = torch.rand(per_image, 2, generator=gen) * image_size * 0.8
+        wh = torch.rand(per_image, 2, generator=gen) * image_size * 0.4 + 4
+        preds.append(
+            {
+                "boxes": torch.cat([xy, (xy + wh).clamp(max=image_size)], dim=1),
+                "scores": torch.rand(per_image, generator=gen),
+                "labels": torch.randint(0, num_classes, (per_image,), generator=gen),
+            }
+        )
+    return preds
+
+
+class RoIFeatures(nn.Module):
+    """One ``[C, h, w]`` feature per region, cut from a single feature map.
+
+    Args:
+        output_size: ``(h, w)`` (or one int) of each region's feature.
+        spatial_scale: feature-map pixels per image pixel (1 / the backbone's stride).
+        kind: ``"pool"`` (``torchvision.ops.roi_pool``, Fast R-CNN's quantised max pooling) or
+            ``"align"`` (``torchvision.ops.roi_align`` with ``aligned=True``, bilinear samples).
+        sampling_ratio: samples per bin side for ``"align"``.
+
+    Called as torchvision's ``RoIHeads`` calls its ``box_roi_pool``:
+    ``forward(features {"0": Tensor[N, C, H, W]}, proposals [Tensor[K_i, 4]] * N, image_sizes)``
+    returns ``Tensor[sum K_i, C, h, w]``.
+    """
+
+    def __init__(
+        self,
+        output_size: int | tuple[int, int],
+        spatial_scale: float,
+        kind: str = "pool",
+        sampling_ratio: int = 2,
+    ) -> None:
+        super().__init__()
+        if kind not in ("pool", "align"):
+            raise ValueError(f'kind must be "pool" or "align", got {kind!r}')
+        self.output_size = (
+            (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+        )
+        self.spatial_scale = float(spatial_scale)
+        self.kind = kind
+        self.sampling_ratio = sampling_ratio
+
+    def forward(
+        self,
+        features: dict[str, Tensor],
+        proposals: Sequence[Tensor],
+        image_sizes: Sequence[tuple[int, int]] | None = None,
+    ) -> Tensor:
+        feature = features["0"] if isinstance(features, dict) else features
+        boxes = [p.to(feature.dtype) for p in proposals]
+        # attribute lookups at call time, so checks.forbidden can make them unavailable
+        if self.kind == "pool":
+            return torchvision.ops.roi_pool(feature, boxes, self.output_size, self.spatial_scale)
+        return torchvision.ops.roi_align(
+            feature,
+            boxes,
+            self.output_size,
+            self.spatial_scale,
+            sampling_ratio=self.sampling_ratio,
+            aligned=True,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind}, output_size={self.output_size}, scale={self.spatial_scale:g}"
+
+
+def tiny_backbone(channels: Sequence[int] = (16, 32, 64), in_channels: int = 3) -> nn.Sequential:
+    """A small CNN feature extractor: one stride-2 stage (conv-BN-ReLU, conv-BN-ReLU) per entry
+    of ``channels``, so the stride is ``2 ** len(channels)``.
+
+    Returns:
+        ``nn.Sequential`` mapping Tensor[N, in_channels, H, W] to
+        Tensor[N, channels[-1], H / stride, W / stride], with ``out_channels`` and ``stride``
+        attributes (what torchvision's detectors read from a backbone).
+    """
+    layers: list[nn.Module] = []
+    prev = in_channels
+    for ch in channels:
+        layers += [
+            nn.Conv2d(prev, ch, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(ch, ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+        ]
+        prev = ch
+    net = nn.Sequential(*layers)
+    net.out_channels = prev
+    net.stride = 2 ** len(channels)
+    return net
