@@ -24,6 +24,10 @@ CASES = {
         ["--budget-s", "0.5", "--train-images", "16", "--val-images", "8", "--batch-size", "4"],
         r"baseline +random boxes +0 +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
     ),
+    "segmentation": (
+        "--budget-s 0.2 --image-size 64 --train-images 16 --val-images 8 --models fcn,dilated".split(),
+        r"fcn +405,410 +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
+    ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
         r"00_getting_started/getting_started\.ipynb +\d+\.\d",
