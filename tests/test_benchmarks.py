@@ -32,6 +32,10 @@ CASES = {
         ["--repeats", "1", "--only", "128 px"],
         r"goal: NumPy step within 2x of PyTorch on 128 px: \d+\.\d\dx \((met|NOT met)\)",
     ),
+    "segmentation": (
+        "--budget-s 0.2 --image-size 64 --train-images 16 --val-images 8 --models fcn,dilated".split(),
+        r"fcn +405,410 +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
+    ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
         r"00_getting_started/getting_started\.ipynb +\d+\.\d",

@@ -70,4 +70,4 @@ def test_figures_draw():
         assert points == 36
     image, mask = torch.rand(3, 16, 16), torch.randint(0, 3, (16, 16))
     fig = show_predictions([image], [mask], {"a": [mask], "b": [mask]}, ["x", "y"])
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4  # image, truth, two models

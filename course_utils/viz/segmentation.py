@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
-from .images import ImageLike, show_segmentation
+from .images import ImageLike, class_colormap, to_display
 from .style import color, subplots
 
 
@@ -197,24 +197,32 @@ def show_predictions(
     classes: Sequence[str],
     size: float = 2.4,
 ) -> Figure:
-    """One row per image: the image with its true mask, then each model's predicted mask.
+    """One row per image: the image, its true mask, then each model's predicted mask.
+
+    Masks are drawn as class colours on a dark background (not over the image, whose own
+    coloured shapes would be mistaken for predictions).
 
     Args:
         masks: [H, W] true masks (0 = background, c + 1 = ``classes[c]``).
         predictions: model name -> one predicted [H, W] mask per image.
     """
-    names = list(predictions)
+    names = ["truth", *predictions]
+    cmap = class_colormap(len(classes))
     fig, axes = subplots(len(images), 1 + len(names), size=size, squeeze=False)
     for r, (image, mask) in enumerate(zip(images, masks)):
-        show_segmentation(image, mask, classes, ax=axes[r, 0])
-        for c, name in enumerate(names, start=1):
-            show_segmentation(image, predictions[name][r], classes, ax=axes[r, c])
-        if r == 0:
-            axes[r, 0].set_title("truth", fontsize=9)
-            for c, name in enumerate(names, start=1):
-                axes[r, c].set_title(name, fontsize=9)
+        axes[r, 0].imshow(to_display(image))
+        shown = [mask, *(predictions[name][r] for name in predictions)]
+        for c, m in enumerate(shown, start=1):
+            m = np.asarray(m.cpu() if isinstance(m, torch.Tensor) else m)
+            axes[r, c].set_facecolor("0.15")
+            axes[r, c].imshow(m, cmap=cmap, vmin=0, vmax=len(classes), interpolation="nearest")
+    for c, name in enumerate(["image", *names]):
+        axes[0, c].set_title(name, fontsize=9)
     for ax in axes.ravel():
-        legend = ax.get_legend()
-        if legend is not None:
-            legend.remove()
+        ax.set_xticks([])
+        ax.set_yticks([])
+    present = sorted({int(v) for m in masks for v in torch.as_tensor(m).unique() if v > 0})
+    handles = [Patch(color=color(v - 1), label=classes[v - 1]) for v in present]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
     return fig
