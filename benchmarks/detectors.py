@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # detector_families, n
 
 from course_utils.data import SHAPE_CLASSES, ShapesDetection  # noqa: E402
 from course_utils.detection import evaluate_detections  # noqa: E402
+from course_utils.detection.baseline import random_box_predictions  # noqa: E402
 from course_utils.env import get_device, seed_everything  # noqa: E402
 
 Prediction = dict[str, Tensor]
@@ -77,30 +78,20 @@ class Result:
 
 
 class RandomBoxes:
-    """The trivial baseline: 10 random boxes of random classes and scores per image."""
+    """The trivial baseline: `course_utils.detection.baseline.random_box_predictions`."""
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self.gen = torch.Generator().manual_seed(0)
+        self.seed = 0
 
     def train_step(self, images: list[Tensor], targets: list[Target]) -> float:
         return 0.0
 
     def predict(self, images: list[Tensor]) -> list[Prediction]:
-        preds = []
-        size = self.setup.image_size
-        for _ in images:
-            xy = torch.rand(10, 2, generator=self.gen) * size * 0.8
-            wh = torch.rand(10, 2, generator=self.gen) * size * 0.4 + 4
-            boxes = torch.cat([xy, (xy + wh).clamp(max=size)], dim=1)
-            preds.append(
-                {
-                    "boxes": boxes,
-                    "scores": torch.rand(10, generator=self.gen),
-                    "labels": torch.randint(0, self.setup.num_classes, (10,), generator=self.gen),
-                }
-            )
-        return preds
+        self.seed += 1  # each batch its own boxes
+        return random_box_predictions(
+            len(images), self.setup.image_size, self.setup.num_classes, seed=self.seed
+        )
 
 
 BASELINE = Contender("baseline", "random boxes", RandomBoxes)

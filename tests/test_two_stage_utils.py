@@ -17,7 +17,7 @@ from course_utils.viz import two_stage as viz
 
 
 def test_random_boxes_are_valid_detections_inside_the_image():
-    preds = random_boxes(5, 64, 3, per_image=7, seed=1)
+    preds = random_boxes(5, 64, 3, boxes_per_image=7, seed=1)
     targets = [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}] * 5
     check_detections(preds, targets)
     boxes = torch.cat([p["boxes"] for p in preds])
@@ -25,7 +25,7 @@ def test_random_boxes_are_valid_detections_inside_the_image():
     assert (boxes >= 0).all() and (boxes <= 64).all()
     assert (boxes[:, 2:] > boxes[:, :2]).all()
     assert set(torch.cat([p["labels"] for p in preds]).tolist()) <= {0, 1, 2}
-    again = random_boxes(5, 64, 3, per_image=7, seed=1)
+    again = random_boxes(5, 64, 3, boxes_per_image=7, seed=1)
     assert all(torch.equal(a["boxes"], b["boxes"]) for a, b in zip(preds, again))
 
 
