@@ -198,12 +198,3 @@ def check_gradient(
             f"{name}: relative error {err:.2e} against the numeric gradient (should be < {tol:.0e}). "
             "Look for a missing term, a sum over the wrong axis or a wrong transpose."
         )
-
-
-def __getattr__(name: str) -> Any:
-    # `forbidden` lived here before `course_utils.guard`; notebooks written then still import it
-    if name == "forbidden":
-        from .guard import forbidden
-
-        return forbidden
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

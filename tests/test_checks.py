@@ -99,10 +99,3 @@ def test_check_equal_of_a_tensor_against_a_tuple_says_what_to_compare():
     checks.check_equal(torch.tensor([1, 2]), torch.tensor([1, 2]))
     with pytest.raises(AssertionError, match=r"\(\(3,\), \[1, 2, 3\]\), expected"):
         checks.check_equal(torch.tensor([1, 2, 3]), torch.tensor([1, 2]))
-
-
-def test_forbidden_still_imports_from_checks_for_older_notebooks():
-    from course_utils.checks import forbidden
-    from course_utils.guard import forbidden as guard_forbidden
-
-    assert forbidden is guard_forbidden

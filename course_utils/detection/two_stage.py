@@ -62,7 +62,7 @@ class RoIFeatures(nn.Module):
     ) -> Tensor:
         feature = features["0"] if isinstance(features, dict) else features
         boxes = [p.to(feature.dtype) for p in proposals]
-        # attribute lookups at call time, so checks.forbidden can make them unavailable
+        # attribute lookups at call time, so guard.forbidden can make them unavailable
         if self.kind == "pool":
             return torchvision.ops.roi_pool(feature, boxes, self.output_size, self.spatial_scale)
         return torchvision.ops.roi_align(
