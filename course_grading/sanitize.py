@@ -80,6 +80,11 @@ def drop_duplicate_grade_ids(
         notes.extend([f"duplicated cell {gid!r}: graded the last copy"] * (count - 1))
     if len(counts) < sum(counts.values()):
         nb, _ = DeduplicateIds(log=_QUIET).preprocess(nb, {})
+        for cell in nb.cells:
+            # DeduplicateIds leaves ``nbgrader: {}`` on the earlier copies, which nbgrader's
+            # own OverwriteCells then reads as a grade cell without a grade_id (KeyError)
+            if cell.metadata.get("nbgrader") == {}:
+                del cell.metadata["nbgrader"]
     return nb
 
 

@@ -135,6 +135,8 @@ def test_sanitize_repairs_a_messy_submission(sample_nb, tmp_path):
     ids = [grade_id(c) for c in nb.cells if grade_id(c)]
     assert len(ids) == len(set(ids))
     assert len({c.id for c in nb.cells}) == len(nb.cells)
+    # an earlier copy is a plain cell, not a grading cell without an id (nbgrader crashes on it)
+    assert all(c.metadata.get("nbgrader", {"grade_id": 1}).get("grade_id") for c in nb.cells)
     assert "test_relu" not in ids  # restored later by nbgrader, reported now
     assert notes == [
         "removed Colab widget metadata",
