@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +39,25 @@ class RunResult:
             if "| ERROR]" in line or "| CRITICAL]" in line:
                 keep.append(line.split("]", 1)[-1].strip())
         return keep
+
+
+MIN_NBGRADER = (0, 9, 4)  # the first release whose autograde runs IgnorePattern
+
+
+def check_nbgrader_version(version: str | None = None) -> None:
+    """Refuse an nbgrader older than `MIN_NBGRADER`: before it, harmless stderr (a library
+    warning) in a test cell scores 0, whatever the course's config says."""
+    if version is None:
+        from importlib.metadata import version as installed
+
+        version = installed("nbgrader")
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+    if parts < MIN_NBGRADER:
+        need = ".".join(map(str, MIN_NBGRADER))
+        raise RuntimeError(
+            f"nbgrader {version} is too old: {need} or newer is needed (older releases skip "
+            f'the IgnorePattern step, so a warning in a test cell costs its points). pip install "nbgrader>={need}"'
+        )
 
 
 _LIVE: set[subprocess.Popen] = set()
@@ -80,6 +100,7 @@ def run_nbgrader(
             'nbgrader is not installed in this environment: pip install -e ".[instructor]" '
             "(students do not need it)"
         )
+    check_nbgrader_version()
     env = {**os.environ, **(env or {})}
     if fast:
         env["COURSE_FAST"] = "1"

@@ -308,3 +308,12 @@ def test_course_config_drops_harmless_stderr_before_grading():
         assert determine_grade(cell) == (2, 2), text
     cell, _ = ignore.preprocess_cell(graded_cell("my own debug print to stderr\n"), {}, 0)
     assert determine_grade(cell) == (0, 2)  # anything else still counts, as nbgrader intends
+
+
+def test_an_nbgrader_without_ignore_pattern_in_autograde_is_refused():
+    from course_grading.runner import check_nbgrader_version
+
+    check_nbgrader_version("0.9.4")
+    check_nbgrader_version("0.10.0a1")
+    with pytest.raises(RuntimeError, match=r"nbgrader 0\.9\.3 is too old: 0\.9\.4 or newer"):
+        check_nbgrader_version("0.9.3")
