@@ -27,6 +27,7 @@ from .runner import RunResult, kill_all, run_nbgrader
 from .sanitize import SubmissionError, load_submission, sanitize
 from .submissions import Collection, Submission, collect_export
 
+GRADING_FAILED = "nbgrader could not finish grading this submission"
 DEFAULT_NOTEBOOK_TIMEOUT = 900  # seconds for one whole notebook (cells have their own limit)
 
 
@@ -143,6 +144,8 @@ def grade_student(
         if sandboxed:
             sandbox.remove_empty_cgroups()
     problems = _explain(result, timeout)
+    if not result.ok:
+        problems.append(GRADING_FAILED)
     if sandboxed and _raised(course.autograded_dir / student_id / assignment, "MemoryError"):
         problems.append(f"{sandbox.MEMORY_NOTE}: a cell asked for more than {memory_mb} MB")
     return problems
@@ -170,6 +173,17 @@ def _forget_submission(course: Course, assignment: str, student_id: str) -> None
             gb.remove_submission(assignment, student_id)
         except MissingEntry:
             pass
+
+
+def _previous_score(course: Course, assignment: str, student_id: str) -> float | None:
+    """The student's score from an earlier autograde, if the gradebook has one."""
+    if not course.gradebook.exists():
+        return None
+    with Gradebook(course.db_url) as gb:
+        try:
+            return float(gb.find_submission(assignment, student_id).score)
+        except MissingEntry:
+            return None
 
 
 def read_scores(course: Course, assignment: str, student_id: str) -> tuple[float, float, list[str]]:
@@ -270,6 +284,7 @@ def autograde(
                     row.problems.append("nothing gradable was submitted")
                 _forget_submission(course, assignment, student_id)
                 return
+            previous = _previous_score(course, assignment, student_id)
             row.problems.extend(
                 grade_student(
                     course,
@@ -281,6 +296,14 @@ def autograde(
                     threads=max(1, (os.cpu_count() or 1) // max(1, jobs)),
                 )
             )
+            if GRADING_FAILED in row.problems:
+                # never let an earlier submission's grade stand in silently for this one
+                _forget_submission(course, assignment, student_id)
+                if previous is not None:
+                    row.problems.append(
+                        f"the earlier grade ({previous:g}) was removed; this submission scores 0 "
+                        "until it is graded again"
+                    )
         except Exception as exc:
             row.problems.append(f"grading failed: {type(exc).__name__}: {exc}")
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
 import time
 import zipfile
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from course_grading.autograde import autograde, format_table
@@ -96,6 +101,54 @@ def test_regrading_replaces_an_earlier_grade(sample_course, tmp_path):
     (second / "alice_sample.ipynb").write_text("{ broken")
     [row] = autograde(sample_course, "sample_assignment", second)
     assert row.score == 0 and "nothing gradable was submitted" in row.problems
+
+
+def test_a_failed_regrade_never_keeps_the_earlier_grade_silently(sample_course, tmp_path):
+    release(sample_course, ["sample_assignment"])
+    source = read_notebook(sample_course.notebooks_dir / "sample_assignment" / "sample.ipynb")
+    (tmp_path / "subs" / "alice").mkdir(parents=True)
+    write_notebook(source, tmp_path / "subs" / "alice" / "sample.ipynb")
+    [row] = autograde(sample_course, "sample_assignment", tmp_path / "subs")
+    assert row.score == 5
+    source.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    write_notebook(source, tmp_path / "subs" / "alice" / "sample.ipynb")
+    [row] = autograde(sample_course, "sample_assignment", tmp_path / "subs")
+    assert row.score == 0
+    assert "the earlier grade (5) was removed" in "; ".join(row.problems), row.problems
+
+
+def test_ctrl_c_stops_the_batch_and_every_process_it_started(sample_course, tmp_path):
+    release(sample_course, ["sample_assignment"])
+    source = read_notebook(sample_course.notebooks_dir / "sample_assignment" / "sample.ipynb")
+    source.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(600)"))
+    for student in ("s1", "s2", "s3", "s4"):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        write_notebook(source, tmp_path / "subs" / student / "sample.ipynb")
+    cmd = [sys.executable, "-m", "course_grading.cli", "--course-dir", str(sample_course.root)]
+    cmd += ["autograde", "sample_assignment", "--submissions", str(tmp_path / "subs")]
+    cmd += ["--jobs", "2", "--flat-limits"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    autograded = sample_course.autograded_dir
+    deadline = time.monotonic() + 300
+    while not any(autograded.glob("*/sample_assignment/*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.5)  # wait until nbgrader is running kernels
+    time.sleep(5)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert time.monotonic() - started < 60, "the batch did not stop promptly"
+    assert proc.returncode == 130, output[-2000:]
+    assert "interrupted" in output and "s4" in output  # the table is still printed
+    time.sleep(2)
+    leftovers = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(sample_course.root) in text or str(tmp_path) in text:
+            leftovers.append(text[:200])
+    assert leftovers == [], leftovers
 
 
 def test_cli_reports_bad_input_clearly(sample_course, capsys):
