@@ -80,6 +80,18 @@ def _from_checks(exc: BaseException) -> bool:
     )
 
 
+def _skipped_upstream(exc: BaseException) -> bool:
+    """A NameError in the cell itself (not inside a function): a variable an earlier cell
+    would have made, had it not been skipped."""
+    frames = _frames(exc.__traceback__)
+    return (
+        isinstance(exc, NameError)
+        and bool(frames)
+        and frames[-1].f_code.co_name == "<module>"
+        and _defined_in_notebook(frames[-1])
+    )
+
+
 def _first_line(exc: BaseException, limit: int = 300) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else ""
@@ -117,6 +129,12 @@ def needs(*exercises: str) -> Iterator[None]:
         what = unwritten_exercise(exc)
         if what is not None:
             reason = f"`{what}` is not written yet. Write it above, run its cell, then this one."
+        elif _skipped_upstream(exc):
+            missing = getattr(exc, "name", None) or _first_line(exc)
+            reason = (
+                f"`{missing}` is missing because a cell above was skipped: an exercise it needs "
+                "is not written yet. Write it, then run the notebook again from there."
+            )
         else:
             reason = f"it raised {describe(exc)} (fix it above, then run this cell again)."
         print(f"Skipped: this cell needs {names}; {reason}")

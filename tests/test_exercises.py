@@ -49,6 +49,7 @@ def executed() -> nbformat.NotebookNode:
                 {},
             ),
             ("def bad(x):\n    return x.foo\nwith needs('bad'):\n    bad(1)", {}),
+            ("with needs('box_area'):\n    print(made_by_a_skipped_cell)", {}),
             ("import numpy as np\nnp.zeros(3)[5]", CHECK),
             ("print('reached the end')", {}),
         ]
@@ -90,9 +91,17 @@ def test_needs_prints_one_line_and_the_cell_goes_on(executed):
 
 @pytest.mark.notebook
 def test_other_errors_keep_their_traceback_and_run_all_reaches_the_end(executed):
-    (error,) = _errors(executed.cells[7])
+    (error,) = _errors(executed.cells[8])
     assert error.ename == "IndexError" and len(error.traceback) > 1
-    assert _text(executed.cells[8]) == "reached the end\n"
+    assert _text(executed.cells[9]) == "reached the end\n"
+
+
+@pytest.mark.notebook
+def test_a_variable_of_a_skipped_cell_is_explained(executed):
+    assert not _errors(executed.cells[7])
+    assert "`made_by_a_skipped_cell` is missing because a cell above was skipped" in _text(
+        executed.cells[7]
+    )
 
 
 def test_outside_ipython_library_errors_are_not_taken_for_stubs():
