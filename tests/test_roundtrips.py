@@ -47,6 +47,7 @@ MESSY_COPY_GRADED = {
     "03_backprop",
     "04_receptive_fields",
     "05_detection_basics",
+    "a2_mlp",  # one notebook, seconds to grade: its issue asks for the Colab copy too
 }
 
 
