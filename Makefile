@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := $(wildcard notebooks/*/*.ipynb notebooks/*/*/*)
 RELEASE_STAMP := grading/release/.released
 JOBS ?= 2
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=25
 
 .PHONY: setup lab instructor test test-fast release grade-demo lint format doctor clean
 

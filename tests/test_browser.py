@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,18 @@ class Lab:
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response) if method == "GET" else None
+
+    def contents(self, path: str) -> dict:
+        """The server's model of ``path``. Jupyter Server saves a notebook by rewriting the file
+        in place, so a read that lands mid-save sees half a notebook (HTTP 400 or 500): retry."""
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                return self.api(f"contents/{path}")
+            except urllib.error.HTTPError as error:
+                if error.code not in (400, 500) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def student_version(self, notebook: Path) -> str:
         """Release ``notebook``'s assignment (nbgrader, no exercise written) and serve its
@@ -231,13 +244,13 @@ def _run_all_cells(page) -> None:
 
 def _saved_notebook(page, lab: Lab, path: str) -> dict:
     """Save the notebook from the browser (File > Save) and read it back from the server."""
-    before = lab.api(f"contents/{path}")["last_modified"]
+    before = lab.contents(path)["last_modified"]
     page.click(f"{PANEL} .jp-Cell >> nth=0")
     page.keyboard.press("Escape")  # command mode, so the shortcut saves the notebook
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        model = lab.api(f"contents/{path}")
+        model = lab.contents(path)
         if model["last_modified"] != before:
             return model["content"]
         page.wait_for_timeout(300)
