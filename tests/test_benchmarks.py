@@ -34,7 +34,7 @@ CASES = {
     ),
     "segmentation": (
         "--budget-s 0.2 --image-size 64 --train-images 16 --val-images 8 --models fcn,dilated".split(),
-        r"fcn +405,410 +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
+        r"fcn +405,410 +\d+ +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
     ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
