@@ -1,7 +1,8 @@
 """YOLO family: the course's YOLOv2-style detector from ``07_single_stage/yolo.ipynb``.
 
-The model, its loss, its optimizer and its inference are the notebook's own definitions
-(`TinyYoloV2`, `YoloV2Loss`, `make_optimizer`, `yolo_v2_predict`), with the reference
+The model, its loss, its optimizer, its augmentation and its inference are the notebook's own
+definitions (`TinyYoloV2`, `YoloV2Loss`, `make_optimizer`, `random_flips`,
+`yolo_v2_predict`), with the reference
 solutions of `kmeans_anchors` (anchors from the training boxes) and `yolo_v2_decode`.
 torchvision has no YOLO, so the family has one row.
 """

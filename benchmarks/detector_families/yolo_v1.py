@@ -82,4 +82,4 @@ class CourseYoloV1:
         return self.decode(self.model(torch.stack(images)), self.B, self.setup.image_size)
 
 
-CONTENDERS = [Contender("YOLO v1", "course YOLO v1 (ResNet-18 to layer3)", CourseYoloV1)]
+CONTENDERS = [Contender("YOLO v1", "course YOLO v1 (ResNet-18 layout, width 24)", CourseYoloV1)]
