@@ -41,11 +41,13 @@ Target = dict[str, Tensor]
 
 @dataclass(frozen=True)
 class Setup:
-    """What every contender is given: the device, the image size and the number of classes."""
+    """What every contender is given: the device, the image size, the number of classes and
+    the training budget (a contender may fit its learning-rate schedule to it)."""
 
     device: torch.device
     image_size: int
     num_classes: int
+    budget_s: float = 180.0
 
 
 class Trainable(Protocol):
@@ -178,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
     device = torch.device(args.device) if args.device else get_device()
-    setup = Setup(device, args.image_size, len(SHAPE_CLASSES))
+    setup = Setup(device, args.image_size, len(SHAPE_CLASSES), args.budget_s)
     train = ShapesDetection(args.train_images, image_size=args.image_size, seed=0, split="train")
     val = ShapesDetection(args.val_images, image_size=args.image_size, seed=0, split="val")
     only = args.only.split(",") if args.only else None
