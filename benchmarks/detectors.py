@@ -11,17 +11,23 @@ is visible. Families live in `benchmarks/detector_families/<family>.py`, each ex
 ``CONTENDERS``; this script discovers them.
 
     .venv/bin/python benchmarks/detectors.py [--budget-s 180] [--only yolo,ssd] [--device cpu]
+        [--save [benchmarks/results/detectors.json]]
+
+``--save`` also writes the rows to a JSON file (git-ignored; rows of an earlier run of other
+families are kept, rows of the same family and model replaced), which notebooks read for
+their closing tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +41,7 @@ from course_utils.detection import evaluate_detections  # noqa: E402
 from course_utils.detection.baseline import random_box_predictions  # noqa: E402
 from course_utils.env import get_device, seed_everything  # noqa: E402
 
+RESULTS = Path(__file__).resolve().parent / "results" / "detectors.json"
 Prediction = dict[str, Tensor]
 Target = dict[str, Tensor]
 
@@ -169,6 +176,16 @@ def format_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def save_results(results: Sequence[Result], path: Path, command: str, **meta) -> None:
+    """Merge ``results`` into the JSON file at ``path`` (a row per family and model)."""
+    rows = json.loads(path.read_text())["rows"] if path.exists() else []
+    new = {(r.family, r.model) for r in results}
+    rows = [row for row in rows if (row["family"], row["model"]) not in new]
+    rows += [{**asdict(r), "command": command, **meta} for r in results]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": rows}, indent=1) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-s", type=float, default=180.0, help="training seconds each")
@@ -178,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--val-images", type=int, default=128)
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--save", nargs="?", const=str(RESULTS), help=f"also write a JSON file (default {RESULTS})"
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device) if args.device else get_device()
     setup = Setup(device, args.image_size, len(SHAPE_CLASSES), args.budget_s)
@@ -191,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"done: {result.family} / {result.model}", file=sys.stderr, flush=True)
     print(f"device {device}, budget {args.budget_s:g} s per model, {len(train)} training images")
     print(format_table(results))
+    if args.save:
+        command = " ".join(["benchmarks/detectors.py", *(sys.argv[1:] if argv is None else argv)])
+        meta = {"budget_s": args.budget_s, "device": str(device), "train_images": len(train)}
+        save_results(results, Path(args.save), command, **meta)
 
 
 if __name__ == "__main__":
