@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 SOURCES := $(wildcard notebooks/*/*.ipynb notebooks/*/*/*)
 RELEASE_STAMP := grading/release/.released
 JOBS ?= 2
+# Each pytest worker (and every kernel it starts) gets its share of the cores: torch's
+# default of one thread per core in every process would oversubscribe them.
+TEST_THREADS := $(shell n=$$(( $$(nproc) / $(JOBS) )); echo $$(( n > 0 ? n : 1 )))
 PYTEST_ARGS ?= --durations=25
 
 .PHONY: setup lab instructor test test-fast release grade-demo lint format doctor clean
@@ -55,7 +58,7 @@ instructor: setup $(RELEASE_STAMP)
 test: setup $(RELEASE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	COURSE_FAST=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	COURSE_FAST=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(TEST_THREADS)} $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 # Unit tests only (seconds): no notebook execution, no browser, no grading round trips.
 test-fast: setup

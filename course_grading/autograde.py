@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import limits, sandbox
+from . import execute, limits, sandbox
 from .notebooks import read_notebook, write_notebook
 from .paths import Course
 from .release import release
@@ -89,7 +90,10 @@ def _explain(result: RunResult, timeout: float) -> list[str]:
     problems = []
     if result.timed_out:
         problems.append(f"stopped after {timeout:.0f} s (whole-notebook time limit)")
-    if "DeadKernelError" in text or "Kernel died" in text:
+    died_in = re.findall(rf"{execute.LOG_MARKER} (\d+) \(([^)]*)\)", text)
+    for index, label in died_in:
+        problems.append(f"the kernel died in cell {index} ({label}): graded without that cell")
+    if not died_in and ("DeadKernelError" in text or "Kernel died" in text):
         problems.append("the kernel died while running the notebook (nothing could be graded)")
     if "CellTimeoutError" in text or "Cell execution timed out" in text:
         problems.append("a cell hit the per-cell time limit")

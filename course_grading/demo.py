@@ -11,8 +11,8 @@ can check it) without real student data:
   test cell (full marks);
 - ``erin``: a duplicated answer cell (full marks);
 - ``frank``: a file that is not valid JSON (zero, and the table says why);
-- ``grace``: a notebook whose kernel dies half-way (nbgrader grades nothing of it: zero, and
-  the table says why).
+- ``grace``: a notebook with a cell that kills its kernel half-way (graded again without that
+  cell: full marks, and the table names the cell).
 """
 
 from __future__ import annotations
@@ -90,5 +90,5 @@ def make_demo_submissions(
         "dave": "Colab copy with widget metadata and a deleted test cell",
         "erin": "duplicated answer cell",
         "frank": "invalid JSON",
-        "grace": "kernel dies half-way",
+        "grace": "a cell kills the kernel half-way",
     }

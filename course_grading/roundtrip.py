@@ -5,8 +5,8 @@ submissions: the source notebook as-is (must score full marks and run without er
 blank student version (must score zero, and no cell but the check cells may raise: that is
 Run All reaching the last cell with no exercise written), a "messy" complete submission
 (Colab widget metadata, a "Copy of … (1)" file name, a deleted test cell, a duplicated answer
-cell: must still score full marks) and, optionally, the source with one exercise blanked (must
-lose exactly that exercise's points).
+cell: must still score full marks) and, optionally, the source of one notebook with one exercise
+blanked, handed in alone (must score that notebook's points minus exactly that exercise's).
 """
 
 from __future__ import annotations
@@ -102,9 +102,9 @@ def roundtrip(
     """Run the round trip of ``assignment`` inside ``workdir``.
 
     Args:
-        wrong: ``(notebook, exercise grade_id, test grade_ids that must fail)``: that exercise is
-            blanked in an otherwise complete submission, which must lose exactly those tests'
-            points.
+        wrong: ``(notebook, exercise grade_id, test grade_ids that must fail)``: that notebook,
+            complete but for that exercise, is handed in alone; it must score its own points
+            minus exactly those tests' points (the assignment's other notebooks score 0).
         messy_copy: also grade the Colab-damaged complete copy (the sanitiser's repairs).
         calibrate: grade under per-cell limits calibrated on the source (as autograde does).
     """
@@ -122,9 +122,11 @@ def roundtrip(
         if messy_copy:
             write_unvalidated(messy(source), subs / "messy" / f"Copy of {name} (1).ipynb")
         shutil.copy(tc.release_dir / assignment / f"{name}.ipynb", subs / "blank" / f"{name}.ipynb")
-        if wrong is not None:
-            nb = blank_exercise(source, wrong[1]) if wrong[0] == name else source
-            write_notebook(nb, subs / "wrong" / f"{name}.ipynb")
+        if wrong is not None and wrong[0] == name:
+            # the other notebooks stay out of this submission (they score 0): grading them
+            # again would only repeat the source's run
+            write_notebook(blank_exercise(source, wrong[1]), subs / "wrong" / f"{name}.ipynb")
+            wrong_notebook_points = sum(points_by_test(source).values())
     if wrong is None:
         shutil.rmtree(subs / "wrong")
     if not messy_copy:
@@ -137,7 +139,9 @@ def roundtrip(
         unknown = [t for t in wrong[2] if t not in points]
         if unknown:
             raise ValueError(f"unknown test cells {unknown}; known: {sorted(points)}")
-        expected["wrong"] = full - sum(points[t] for t in wrong[2])
+        if wrong[0] not in names:
+            raise ValueError(f"{assignment} has no notebook {wrong[0]!r}; it has {names}")
+        expected["wrong"] = wrong_notebook_points - sum(points[t] for t in wrong[2])
     rows = autograde(tc, assignment, subs, jobs=jobs, calibrate=calibrate)
     errors, blank_errors = [], []
     for name in names:

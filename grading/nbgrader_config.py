@@ -52,6 +52,7 @@ c.OverwriteCells.add_missing_cells = True
 try:
     from nbgrader.converters.autograde import Autograde
 
+    from course_grading.execute import RecoveringExecute
     from course_grading.integrity import DropRestoreLine, RestoreBeforeChecks
 
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
@@ -59,7 +60,7 @@ try:
     c.Autograde.autograde_preprocessors = [
         *steps[:execute],
         RestoreBeforeChecks,
-        steps[execute],
+        RecoveringExecute,  # a cell that kills the kernel costs that cell, not the notebook
         DropRestoreLine,
         *steps[execute + 1 :],
     ]

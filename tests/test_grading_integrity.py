@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -66,6 +67,39 @@ def test_tricks_do_not_earn_points(sample_course, tmp_path):
     graded = sample_course.autograded_dir / "rebinds_check_close" / "sample_assignment"
     text = "\n".join(c.source for c in read_notebook(graded / "sample.ipynb").cells)
     assert "course_utils.integrity" not in text  # the feedback shows the checks as written
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("grading-pipeline")
+def test_a_cell_that_kills_the_kernel_costs_that_cell_only(sample_course, tmp_path):
+    """os._exit in a cell of its own loses nothing; a segfault inside the `square` answer
+    loses `square` (3 points) and keeps `relu` (2)."""
+    release(sample_course, ["sample_assignment"])
+    source = sample_course.notebooks_dir / "sample_assignment" / "sample.ipynb"
+    kills = {
+        "exits_in_own_cell": ("relu", "import os\nos._exit(1)"),
+        "segfaults_in_answer": ("square", "import ctypes\nctypes.string_at(0)"),
+    }
+    subs = tmp_path / "subs"
+    for student, (after, code) in kills.items():
+        nb = read_notebook(source)
+        where = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after)
+        if student == "exits_in_own_cell":
+            nb.cells.insert(where + 1, nbformat.v4.new_code_cell(code))
+        else:
+            nb.cells[where].source += "\n" + code
+        (subs / student).mkdir(parents=True)
+        write_notebook(nb, subs / student / "sample.ipynb")
+    rows = {r.student_id: r for r in autograde(sample_course, "sample_assignment", subs)}
+    assert {sid: row.score for sid, row in rows.items()} == {
+        "exits_in_own_cell": 5.0,
+        "segfaults_in_answer": 2.0,
+    }, {sid: row.problems for sid, row in rows.items()}
+    assert any("kernel died in cell" in p for p in rows["segfaults_in_answer"].problems)
+    graded = sample_course.autograded_dir / "segfaults_in_answer" / "sample_assignment"
+    [square] = [c for c in read_notebook(graded / "sample.ipynb").cells if grade_id(c) == "square"]
+    assert "ctypes.string_at(0)" in square.source  # shown as the student wrote it
+    assert square.outputs[0]["ename"] == "KernelDied"
 
 
 def test_restore_puts_back_builtins_library_functions_and_checks():
