@@ -105,6 +105,15 @@ def _explain(result: RunResult, timeout: float) -> list[str]:
     return problems
 
 
+def kernel_threads(jobs: int) -> int:
+    """Threads per grading kernel: the cores shared among ``jobs`` kernels, never more than
+    ``OMP_NUM_THREADS`` when the caller set it (e.g. a test runner whose workers already split
+    the cores). More threads than cores makes torch's OpenMP spin-wait, ten times slower."""
+    share = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return min(share, int(cap)) if cap.isdigit() and int(cap) > 0 else share
+
+
 def grade_student(
     course: Course,
     assignment: str,
@@ -297,7 +306,7 @@ def autograde(
                     run_limit(student_id),
                     sandboxed,
                     cell_limits=cell_limits,
-                    threads=max(1, (os.cpu_count() or 1) // max(1, jobs)),
+                    threads=kernel_threads(jobs),
                 )
             )
             if GRADING_FAILED in row.problems:

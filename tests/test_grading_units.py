@@ -11,6 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from course_grading import colab
+from course_grading.autograde import kernel_threads
 from course_grading.notebooks import (
     check_notebook,
     grade_id,
@@ -317,3 +318,25 @@ def test_an_nbgrader_without_ignore_pattern_in_autograde_is_refused():
     check_nbgrader_version("0.10.0a1")
     with pytest.raises(RuntimeError, match=r"nbgrader 0\.9\.3 is too old: 0\.9\.4 or newer"):
         check_nbgrader_version("0.9.3")
+
+
+@pytest.mark.parametrize(
+    ("cores", "jobs", "omp", "expected"),
+    [
+        (8, 1, None, 8),
+        (8, 2, None, 4),
+        (2, 4, None, 1),
+        (2, 1, "1", 1),
+        (8, 2, "16", 4),
+        (8, 1, "x", 8),
+    ],
+)
+def test_kernel_threads_share_the_cores_and_respect_omp_num_threads(
+    monkeypatch, cores, jobs, omp, expected
+):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert kernel_threads(jobs) == expected
