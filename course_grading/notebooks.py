@@ -8,6 +8,7 @@ notebook breaks the course conventions (see CONTRIBUTING.md); an empty list mean
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -121,6 +122,11 @@ def check_notebook(nb: NotebookNode, graded: bool = True) -> list[str]:
         extra = set(cell.metadata) - set(KEPT_CELL_METADATA)
         if extra:
             problems.append(f"{where}: editor metadata {sorted(extra)} (run `course normalize`)")
+        if cell.cell_type == "markdown":
+            # "mAP@0.5" in running text becomes an e-mail link in JupyterLab: write it as code
+            prose = re.sub(r"`[^`]*`|\$[^$]*\$", "", cell.source)
+            for link in sorted(set(re.findall(r"\w+@\w[\w.]*", prose))):
+                problems.append(f"{where}: {link!r} renders as an e-mail link: write `{link}`")
         gid = grade_id(cell)
         if "fast_mode()" in cell.source and cell.cell_type == "code":
             has_setup = True

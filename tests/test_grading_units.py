@@ -209,7 +209,10 @@ def test_check_notebook_lists_convention_breaks(sample_nb):
     nb.cells[1].metadata.nbgrader["locked"] = False
     nb.cells.insert(0, new_code_cell("print('no title')"))
     nb.metadata["jupytext"] = {}
+    nb.cells.append(new_markdown_cell("mAP@0.5 in prose, `AP@0.75` as code, $a@b$ in math"))
     problems = "\n".join(check_notebook(nb))
+    assert "'mAP@0.5' renders as an e-mail link" in problems
+    assert "AP@0.75" not in problems and "a@b" not in problems
     for expected in (
         "first cell must be the markdown title",
         "has outputs",
