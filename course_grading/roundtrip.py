@@ -115,7 +115,8 @@ def roundtrip(
     points: dict[str, float] = {}
     for name in names:
         source = read_notebook(tc.notebooks_dir / assignment / f"{name}.ipynb")
-        points.update(points_by_test(source))
+        notebook_points = points_by_test(source)
+        points.update(notebook_points)
         for who in ("source", "blank", "wrong", "messy"):
             (subs / who).mkdir(parents=True, exist_ok=True)
         write_notebook(source, subs / "source" / f"{name}.ipynb")
@@ -126,7 +127,7 @@ def roundtrip(
             # the other notebooks stay out of this submission (they score 0): grading them
             # again would only repeat the source's run
             write_notebook(blank_exercise(source, wrong[1]), subs / "wrong" / f"{name}.ipynb")
-            wrong_notebook_points = sum(points_by_test(source).values())
+            wrong_notebook_points = sum(notebook_points.values())
     if wrong is None:
         shutil.rmtree(subs / "wrong")
     if not messy_copy:

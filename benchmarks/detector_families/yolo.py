@@ -9,11 +9,11 @@ torchvision has no YOLO, so the family has one row.
 
 from __future__ import annotations
 
-import time
 from functools import cache
 from typing import Any
 
 import torch
+from budget_schedule import BudgetSchedule
 from detectors import Contender, Setup
 from notebook_defs import load_definitions
 from torch import Tensor
@@ -38,33 +38,6 @@ WIDTH = 16
 # here instead gives the schedule that many steps (a fixed-step run, as the notebook does).
 SCHEDULE_STEPS: int | None = None
 FLIPS = True  # the notebook's augmentation: random horizontal and vertical flips
-
-
-class BudgetSchedule:
-    """Drives a step-based scheduler (e.g. OneCycleLR over ``resolution`` steps) by the clock.
-
-    ``step()`` after each optimizer step moves the scheduler to the elapsed fraction of
-    ``budget_s`` (counted from the first call); with ``steps`` given it counts steps instead.
-    Past the end the learning rate stays at the schedule's last value.
-    """
-
-    def __init__(self, scheduler, resolution: int, budget_s: float, steps: int | None = None):
-        self.scheduler, self.resolution = scheduler, resolution
-        self.budget_s, self.steps = budget_s, steps
-        self.started: float | None = None
-        self.done = 0
-
-    def step(self) -> None:
-        if self.started is None:
-            self.started = time.perf_counter()
-        self.done += 1
-        if self.steps is not None:
-            fraction = self.done / self.steps
-        else:
-            fraction = (time.perf_counter() - self.started) / max(self.budget_s, 1e-9)
-        target = min(int(fraction * self.resolution), self.resolution - 1)
-        while self.scheduler.last_epoch < target:
-            self.scheduler.step()
 
 
 @cache

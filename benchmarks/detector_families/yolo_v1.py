@@ -4,18 +4,17 @@ The detector is the notebook's own, with its Shapes recipe: ResNet-18's layout t
 (stride 16, random init) at the notebook's CPU width with the YOLO head, ``S = image_size //
 16``, ``B = 2``, trained with the notebook's `YoloLoss` (λ_coord = 5, λ_noobj = 0.5), AdamW
 with the notebook's one-cycle learning rate run on the clock (its length is the budget, see
-`detector_families.yolo.BudgetSchedule`) and random horizontal flips; predictions go through
+`budget_schedule.BudgetSchedule`) and random horizontal flips; predictions go through
 the notebook's `decode` (class-specific confidence, per-class NMS).
 """
 
 from __future__ import annotations
 
 import torch
+from budget_schedule import BudgetSchedule
 from detectors import Contender, Setup
 from notebook_defs import load_definitions
 from torch import Tensor
-
-from detector_families.yolo import BudgetSchedule
 
 NOTEBOOK = "a3_ssl_detection/yolo_detector.ipynb"
 NAMES = ["encode_targets", "YoloLoss", "YoloV1", "decode"]
