@@ -27,7 +27,6 @@ numbers meaningful on a machine shared with other jobs. Options override the rec
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from budget_schedule import BudgetSchedule  # noqa: E402
 from notebook_defs import load_definitions  # noqa: E402
 
 from course_utils import seed_everything  # noqa: E402
@@ -58,21 +58,6 @@ def build(name: str, defs: dict, base: int, depth: int) -> nn.Module:
     raise ValueError(f"unknown model {name!r}: use fcn, unet or dilated")
 
 
-def one_cycle_factor(
-    done: float, pct_start: float = 0.3, div: float = 25.0, final_div: float = 1e4
-) -> float:
-    """``OneCycleLR``'s multiplier of the peak learning rate (cosine warm-up from peak / div
-    over ``pct_start``, cosine decay to peak / (div * final_div)) at ``done`` in [0, 1]."""
-
-    def cos(start: float, end: float, t: float) -> float:
-        return end + (start - end) / 2 * (1 + math.cos(math.pi * t))
-
-    done = min(max(done, 0.0), 1.0)
-    if done < pct_start:
-        return cos(1 / div, 1.0, done / pct_start)
-    return cos(1.0, 1 / (div * final_div), (done - pct_start) / (1 - pct_start))
-
-
 def train_for(
     model, train_set, budget_s, clock, lr, weight_decay, batch_size, device
 ) -> tuple[int, int, float]:
@@ -81,11 +66,10 @@ def train_for(
     now = time.process_time if clock == "cpu" else time.perf_counter
     start = now()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-
-    def factor(_step: int) -> float:  # the notebook's one-cycle schedule, over the budget
-        return one_cycle_factor((now() - start) / budget_s)
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    # The notebook's one-cycle schedule, run on the clock so that it ends with the budget.
+    resolution = 1000
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=resolution)
+    scheduler = BudgetSchedule(one_cycle, resolution, budget_s, clock=now)
     seen, chunk = 0, 16 * batch_size  # the budget is checked every `chunk` images
     while now() - start < budget_s:
         first = seen % len(train_set)

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from course_utils.data import ShapesDetection, detection_collate
+from course_utils.data import ShapesDetection, detection_collate, random_flips
 from course_utils.data.transforms import Compose, HorizontalFlip, Normalize, Resize, ToTensor
 
 
@@ -78,3 +78,51 @@ def test_shapes_detection_applies_box_aware_transforms():
         [64, 0, 64, 0]
     )
     assert torch.equal(ftarget["boxes"], mirrored)
+
+
+def _boxes_as_masks(boxes, size):
+    """One [H, W] channel per box, 1 inside it: flipping it with the image is the reference."""
+    masks = torch.zeros(len(boxes), size, size)
+    for k, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
+        masks[k, y1:y2, x1:x2] = 1
+    return masks
+
+
+def _mask_box(mask):
+    ys, xs = mask.nonzero(as_tuple=True)
+    return torch.tensor([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=torch.float32)
+
+
+@pytest.mark.parametrize("vertical,transpose", [(False, False), (True, False), (True, True)])
+def test_random_flips_move_each_box_with_its_pixels(vertical, transpose):
+    size, n = 24, 64
+    gen = torch.Generator().manual_seed(0)
+    boxes = [torch.tensor([[2.0, 3.0, 9.0, 20.0], [11.0, 1.0, 24.0, 7.0]]) for _ in range(n)]
+    images = torch.stack(
+        [torch.cat([torch.rand(3, size, size), _boxes_as_masks(b, size)]) for b in boxes]
+    )
+    targets = [{"boxes": b, "labels": torch.tensor([1, 2])} for b in boxes]
+    out, out_targets = random_flips(
+        images, targets, vertical=vertical, transpose=transpose, generator=gen
+    )
+    assert out.shape == images.shape and len(out_targets) == n
+    views = set()
+    for image, target in zip(out, out_targets):
+        for k, mask in enumerate(image[3:]):
+            assert torch.equal(target["boxes"][k], _mask_box(mask))
+        assert torch.equal(target["labels"], torch.tensor([1, 2]))
+        views.add(tuple(target["boxes"].flatten().tolist()))
+    assert len(views) == 2 * (1 + vertical) * (1 + transpose), "every symmetry allowed is drawn"
+    assert torch.equal(boxes[0], torch.tensor([[2.0, 3.0, 9.0, 20.0], [11.0, 1.0, 24.0, 7.0]]))
+
+
+def test_random_flips_reproducible_lists_and_errors():
+    images = [torch.rand(3, 8, 8) for _ in range(5)]
+    targets = [{"boxes": torch.tensor([[1.0, 2.0, 5.0, 6.0]])} for _ in range(5)]
+    a = random_flips(images, targets, vertical=True, generator=torch.Generator().manual_seed(3))
+    b = random_flips(images, targets, vertical=True, generator=torch.Generator().manual_seed(3))
+    assert isinstance(a[0], list) and all(torch.equal(x, y) for x, y in zip(a[0], b[0]))
+    with pytest.raises(ValueError, match="square"):
+        random_flips([torch.rand(3, 8, 6)], [{"boxes": torch.zeros(0, 4)}], transpose=True)
+    with pytest.raises(ValueError, match="2 images and 1 targets"):
+        random_flips(images[:2], targets[:1])

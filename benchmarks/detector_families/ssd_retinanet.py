@@ -5,7 +5,8 @@ Course rows: the notebook's `SmallSSD` (with the reference solutions of `ssd_def
 `ssd_match` and `hard_negative_mining`) and `SmallRetinaNet` (reference `FPN`, `focal_loss`,
 `retinanet_prior_bias`), trained with focal loss and with plain BCE, with the notebook's
 recipe: AdamW, a one-cycle schedule over the notebook's `SSD_STEPS` / `RETINANET_STEPS`
-(about 70% of the steps an idle two-core CPU does in 180 s) and its `random_dihedral` flips.
+(about 70% of the steps an idle two-core CPU does in 180 s) and its augmentation
+(`course_utils.data.random_flips` over the 8 symmetries of a square).
 
 torchvision rows, trained from scratch on the same data and budget:
 - ``ssdlite320_mobilenet_v3_large`` as torchvision builds it, but fed the 128 px images as
@@ -35,6 +36,8 @@ from torchvision.models.detection.ssdlite import ssdlite320_mobilenet_v3_large
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import FeaturePyramidNetwork
 
+from course_utils.data import random_flips
+
 NOTEBOOK = "07_single_stage/ssd_fpn_retinanet.ipynb"
 NAMES = [
     "IMAGE_SIZE",
@@ -42,7 +45,6 @@ NAMES = [
     "Backbone",
     "SmallSSD",
     "SmallRetinaNet",
-    "random_dihedral",
     "SSD_STEPS",
     "RETINANET_STEPS",
 ]
@@ -72,7 +74,6 @@ class _Trainer:
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
             self.optimizer, LR, total_steps=schedule_steps, pct_start=0.15
         )
-        self.augment = _definitions()["random_dihedral"]
         self.steps = 0
 
     def losses(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> dict[str, Tensor]:
@@ -80,7 +81,7 @@ class _Trainer:
 
     def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
         self.model.train()
-        images, targets = self.augment(images, targets)
+        images, targets = random_flips(images, targets, vertical=True, transpose=True)
         loss = sum(self.losses(images, targets).values())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

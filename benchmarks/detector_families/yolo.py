@@ -1,8 +1,8 @@
 """YOLO family: the course's YOLOv2-style detector from ``07_single_stage/yolo.ipynb``.
 
-The model, its loss, its optimizer, its augmentation and its inference are the notebook's own
-definitions (`TinyYoloV2`, `YoloV2Loss`, `make_optimizer`, `random_flips`,
-`yolo_v2_predict`), with the reference
+The model, its loss, its optimizer and its inference are the notebook's own definitions
+(`TinyYoloV2`, `YoloV2Loss`, `make_optimizer`, `yolo_v2_predict`), its augmentation the
+notebook's (`course_utils.data.random_flips`, left-right and top-bottom), with the reference
 solutions of `kmeans_anchors` (anchors from the training boxes) and `yolo_v2_decode`.
 torchvision has no YOLO, so the family has one row.
 """
@@ -18,7 +18,7 @@ from detectors import Contender, Setup
 from notebook_defs import load_definitions
 from torch import Tensor
 
-from course_utils.data import ShapesDetection
+from course_utils.data import ShapesDetection, random_flips
 
 NOTEBOOK = "07_single_stage/yolo.ipynb"
 NAMES = [
@@ -28,7 +28,6 @@ NAMES = [
     "YoloV2Loss",
     "yolo_v2_predict",
     "make_optimizer",
-    "random_flips",
 ]
 NUM_ANCHORS = 5
 WIDTH = 16
@@ -70,7 +69,7 @@ class CourseYoloV2:
     def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
         self.model.train()
         if FLIPS:
-            images, targets = _definitions()["random_flips"](images, targets)
+            images, targets = random_flips(images, targets, vertical=True)
         losses = self.loss(self.model(torch.stack(images)), targets)
         loss = sum(losses.values())
         self.optimizer.zero_grad(set_to_none=True)

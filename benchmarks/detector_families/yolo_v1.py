@@ -16,6 +16,8 @@ from detectors import Contender, Setup
 from notebook_defs import load_definitions
 from torch import Tensor
 
+from course_utils.data import random_flips
+
 NOTEBOOK = "a3_ssl_detection/yolo_detector.ipynb"
 NAMES = ["encode_targets", "YoloLoss", "YoloV1", "decode"]
 # The notebook's Shapes recipe (its full offline mode): trunk width and peak learning rate.
@@ -43,24 +45,14 @@ class CourseYoloV1:
         self.schedule = BudgetSchedule(scheduler, resolution, setup.budget_s, SCHEDULE_STEPS)
         self.gen = torch.Generator().manual_seed(0)
 
-    def _flip(self, image: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
-        """A random horizontal flip of an image and its xyxy boxes."""
-        if torch.rand((), generator=self.gen) < 0.5:
-            return image, boxes
-        width = image.shape[-1]
-        return image.flip(-1), torch.stack(
-            [width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1
-        )
-
     def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
         self.model.train()
-        batch, encoded = [], []
-        for image, target in zip(images, targets):
-            image, boxes = self._flip(image, target["boxes"])
-            batch.append(image)
+        batch, targets = random_flips(images, targets, generator=self.gen)
+        encoded = []
+        for target in targets:
             encoded.append(
                 self.encode(
-                    boxes.cpu(),
+                    target["boxes"].cpu(),
                     target["labels"].cpu(),
                     self.S,
                     self.setup.num_classes,

@@ -89,6 +89,54 @@ def ToTensor() -> BoxAware:  # noqa: N802
     return BoxAware(v2.ToImage(), v2.ToDtype(torch.float32, scale=True))
 
 
+def random_flips(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    targets: Sequence[Target],
+    *,
+    vertical: bool = False,
+    transpose: bool = False,
+    generator: torch.Generator | None = None,
+):
+    """Box-aware flips of a batch, each image drawn on its own: mirrored left-right with
+    probability 1/2, then (``vertical``) top-bottom with probability 1/2, then (``transpose``)
+    transposed with probability 1/2. With all three, every image is one of the 8 symmetries of a
+    square, uniformly: the right augmentation for Shapes, drawn at random angles.
+
+    Inputs: images ``[N, 3, H, W]`` (or a list of ``[3, H_i, W_i]``), ``targets`` N dicts with
+    ``"boxes"`` ``[K_i, 4]`` xyxy pixels; ``generator`` makes the draws reproducible (the global
+    RNG when None). Returns ``(images, targets)`` in the input's form (a stacked tensor for a
+    tensor input); other target entries pass through. Flips use torchvision's box-aware
+    functional ops; a transpose swaps x and y (square images only, or the batch could not stack).
+    """
+    if len(images) != len(targets):
+        raise ValueError(f"random_flips got {len(images)} images and {len(targets)} targets")
+    if transpose and any(image.shape[-1] != image.shape[-2] for image in images):
+        shapes = sorted({tuple(image.shape[-2:]) for image in images})
+        raise ValueError(f"random_flips(transpose=True) needs square images, got sizes {shapes}")
+    out_images, out_targets = [], []
+    for image, target in zip(images, targets):
+        draws = torch.rand(3, generator=generator) < 0.5  # always 3 draws: the stream is stable
+        size = tuple(image.shape[-2:])
+        boxes = tv_tensors.BoundingBoxes(
+            torch.as_tensor(target["boxes"], dtype=torch.float32), format="XYXY", canvas_size=size
+        )
+        if draws[0]:
+            image, boxes = (
+                v2.functional.horizontal_flip(image),
+                v2.functional.horizontal_flip(boxes),
+            )
+        if vertical and draws[1]:
+            image, boxes = v2.functional.vertical_flip(image), v2.functional.vertical_flip(boxes)
+        boxes = boxes.as_subclass(torch.Tensor)
+        if transpose and draws[2]:
+            image, boxes = image.transpose(-1, -2), boxes[:, [1, 0, 3, 2]]
+        out_images.append(image.contiguous())
+        out_targets.append({**target, "boxes": boxes})
+    if isinstance(images, torch.Tensor):
+        return torch.stack(out_images), out_targets
+    return out_images, out_targets
+
+
 def detection_collate(batch: Sequence[tuple[Any, Target]]):
     """Batch detection items for a ``DataLoader(collate_fn=detection_collate)``.
 
