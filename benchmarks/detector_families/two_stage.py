@@ -90,7 +90,7 @@ class RCNN:
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
-        return float(loss)
+        return loss.item()
 
     def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
         self.model.eval()
@@ -128,7 +128,7 @@ class Detector:
         if self.steps < self.schedule_steps - 1:
             self.scheduler.step()
         self.steps += 1
-        return float(loss)
+        return loss.item()
 
     def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
         self.model.eval()
