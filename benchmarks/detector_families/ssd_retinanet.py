@@ -4,19 +4,20 @@ next to torchvision's.
 Course rows: the notebook's `SmallSSD` (with the reference solutions of `ssd_default_boxes`,
 `ssd_match` and `hard_negative_mining`) and `SmallRetinaNet` (reference `FPN`, `focal_loss`,
 `retinanet_prior_bias`), trained with focal loss and with plain BCE, with the notebook's
-recipe: AdamW, a one-cycle schedule over the notebook's `SSD_STEPS` / `RETINANET_STEPS`
-(about 70% of the steps an idle two-core CPU does in 180 s) and its augmentation
+recipe: AdamW, the notebook's one-cycle schedule (run on the clock so that it ends with the
+budget on any machine: `budget_schedule.BudgetSchedule`; the notebook's `SSD_STEPS` /
+`RETINANET_STEPS` fix its length in steps instead) and its augmentation
 (`course_utils.data.random_flips` over the 8 symmetries of a square).
 
 torchvision rows, trained from scratch on the same data and budget:
 - ``ssdlite320_mobilenet_v3_large`` as torchvision builds it, but fed the 128 px images as
   they are (at 320 px one step costs about 30 times a course SSD step: a handful of steps in
-  the budget), its schedule over the steps its cost allows;
+  the budget);
 - torchvision's `SSD` and `RetinaNet` classes on the notebook's small `Backbone` (RetinaNet
   with torchvision's `FeaturePyramidNetwork` and a group-normalised head), with the same
   default boxes / anchors as the course models, so the rows differ only in the detector code.
 
-Every contender gets the same optimizer, schedule length (by family) and augmentation.
+Every contender gets the same optimizer, clock-driven schedule and augmentation.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from functools import cache, partial
 from typing import Any
 
 import torch
+from budget_schedule import BudgetSchedule
 from detectors import Contender, Setup
 from notebook_defs import load_definitions
 from torch import Tensor, nn
@@ -45,14 +47,9 @@ NAMES = [
     "Backbone",
     "SmallSSD",
     "SmallRetinaNet",
-    "SSD_STEPS",
-    "RETINANET_STEPS",
 ]
 LR = 3e-3
-# ssdlite's schedule length: 70% of the steps of batch 16 (128 px) an idle two-core CPU does
-# in 180 s. The course models' lengths are the notebook's. After its schedule a model keeps
-# training at the final (near-zero) learning rate until the budget ends.
-SSDLITE_STEPS = 160
+SCHEDULE_RESOLUTION = 1000  # one-cycle steps spread over the budget
 SSD_SCALES = (0.1, 0.7)
 SSD_RATIOS = [[2], [2, 3], [2, 3], [2]]
 RETINA_BASE_SIZES = (12, 24, 48, 96)
@@ -66,15 +63,14 @@ def _definitions() -> dict[str, Any]:
 class _Trainer:
     """AdamW + one-cycle schedule, as `train_detector` in the notebook."""
 
-    def __init__(self, model: nn.Module, setup: Setup, schedule_steps: int) -> None:
+    def __init__(self, model: nn.Module, setup: Setup) -> None:
         self.setup = setup
         self.model = model.to(setup.device)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
-        self.schedule_steps = schedule_steps
-        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, LR, total_steps=schedule_steps, pct_start=0.15
+        one_cycle = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, LR, total_steps=SCHEDULE_RESOLUTION, pct_start=0.15
         )
-        self.steps = 0
+        self.schedule = BudgetSchedule(one_cycle, SCHEDULE_RESOLUTION, setup.budget_s)
 
     def losses(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -87,9 +83,7 @@ class _Trainer:
         loss.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
         self.optimizer.step()
-        if self.steps < self.schedule_steps - 1:
-            self.scheduler.step()
-        self.steps += 1
+        self.schedule.step()
         return loss.item()
 
 
@@ -100,11 +94,9 @@ class CourseDetector(_Trainer):
         ns = _definitions()
         if kind == "ssd":
             model = ns["SmallSSD"](setup.num_classes, setup.image_size)
-            steps = ns["SSD_STEPS"]
         else:
             model = ns["SmallRetinaNet"](setup.num_classes, setup.image_size, classification=kind)
-            steps = ns["RETINANET_STEPS"]
-        super().__init__(model, setup, steps)
+        super().__init__(model, setup)
 
     def losses(self, images, targets):
         return self.model.loss(self.model(torch.stack(images)), targets)
@@ -144,12 +136,10 @@ class TorchvisionDetector(_Trainer):
             model.transform = GeneralizedRCNNTransform(
                 size, size, [0.5] * 3, [0.5] * 3, size_divisible=1, fixed_size=(size, size)
             )  # the 128 px images as they are, not resized to 320 px
-            steps = SSDLITE_STEPS
         elif kind == "ssd":
             backbone = _FeatureDict(ns["Backbone"](), ns["Backbone"].channels, None)
             anchors = DefaultBoxGenerator(SSD_RATIOS, *SSD_SCALES)
             model = SSD(backbone, anchors, (size, size), classes + 1, **common)
-            steps = ns["SSD_STEPS"]
         else:  # retinanet: foreground classes only (sigmoid classifier, no background)
             self.shift = 0
             backbone = _FeatureDict(ns["Backbone"](), ns["Backbone"].channels, 64)
@@ -160,8 +150,7 @@ class TorchvisionDetector(_Trainer):
                 backbone, classes, min_size=size, max_size=size, anchor_generator=anchors,
                 head=head, **common,
             )  # fmt: skip
-            steps = ns["RETINANET_STEPS"]
-        super().__init__(model, setup, steps)
+        super().__init__(model, setup)
 
     def losses(self, images, targets):
         shifted = [{"boxes": t["boxes"], "labels": t["labels"] + self.shift} for t in targets]
