@@ -2,7 +2,7 @@
 
 The model, its loss, its optimizer and its inference are the notebook's own definitions
 (`TinyYoloV2`, `YoloV2Loss`, `make_optimizer`, `yolo_v2_predict`), its augmentation the
-notebook's (`course_utils.data.random_flips`, left-right and top-bottom), with the reference
+notebook's (`course_utils.data.random_flips`: the 8 symmetries of a square), with the reference
 solutions of `kmeans_anchors` (anchors from the training boxes) and `yolo_v2_decode`.
 torchvision has no YOLO, so the family has one row.
 """
@@ -36,7 +36,7 @@ WIDTH = 16
 # elapsed fraction of the budget (`BudgetSchedule`), whatever the machine's speed. A number
 # here instead gives the schedule that many steps (a fixed-step run, as the notebook does).
 SCHEDULE_STEPS: int | None = None
-FLIPS = True  # the notebook's augmentation: random horizontal and vertical flips
+FLIPS = True  # the notebook's augmentation: random flips and transposes
 
 
 @cache
@@ -69,7 +69,7 @@ class CourseYoloV2:
     def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
         self.model.train()
         if FLIPS:
-            images, targets = random_flips(images, targets, vertical=True)
+            images, targets = random_flips(images, targets, vertical=True, transpose=True)
         losses = self.loss(self.model(torch.stack(images)), targets)
         loss = sum(losses.values())
         self.optimizer.zero_grad(set_to_none=True)
