@@ -243,13 +243,22 @@ def _run_all_cells(page) -> None:
     )
 
 
+def _shown_counts(page) -> list[int | None]:
+    """The execution count each code cell's prompt shows in the page (None for "[ ]:")."""
+    prompts = page.eval_on_selector_all(PROMPTS, "ps => ps.map(p => p.textContent.trim())")
+    return [int(m.group(1)) if (m := re.fullmatch(r"\[(\d+)\]:", p)) else None for p in prompts]
+
+
 def _saved_notebook(page, lab: Lab, path: str) -> dict:
-    """Save the notebook from the browser (File > Save) and read it back from the server."""
+    """Save the notebook from the browser (File > Save) and read it back from the server, once
+    the saved file records what the page shows: every code cell's execution count."""
     before = lab.contents(path)["last_modified"]
+    shown = _shown_counts(page)
     deadline = time.monotonic() + 60
+    saved: dict | None = None
     while time.monotonic() < deadline:
-        # A busy machine can drop the shortcut (the notebook stays dirty): press it again
-        # every few seconds until the server has the saved file.
+        # A busy machine can drop the shortcut (the notebook stays dirty), and a save can land
+        # with an older model: press it again every few seconds until the file matches the page.
         page.click(f"{PANEL} .jp-Cell >> nth=0")
         page.keyboard.press("Escape")  # command mode, so the shortcut saves the notebook
         page.keyboard.press("Control+s")
@@ -257,9 +266,14 @@ def _saved_notebook(page, lab: Lab, path: str) -> dict:
         while time.monotonic() < min(pressed + 6, deadline):
             model = lab.contents(path)
             if model["last_modified"] != before:
-                return model["content"]
+                saved = model["content"]
+                counts = [c["execution_count"] for c in saved["cells"] if c["cell_type"] == "code"]
+                if counts == shown:
+                    return saved
             page.wait_for_timeout(300)
-    raise AssertionError("the notebook could not be saved from the browser")
+    if saved is None:
+        raise AssertionError("the notebook could not be saved from the browser")
+    return saved  # the file disagrees with the page: _check_saved reports the saved state
 
 
 def _text(output: dict) -> str:
