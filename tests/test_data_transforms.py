@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from course_utils.data import ShapesDetection, detection_collate, random_flips
+from course_utils.data import RandomFlips, ShapesDetection, detection_collate, random_flips
 from course_utils.data.transforms import Compose, HorizontalFlip, Normalize, Resize, ToTensor
 
 
@@ -126,3 +126,27 @@ def test_random_flips_reproducible_lists_and_errors():
         random_flips([torch.rand(3, 8, 6)], [{"boxes": torch.zeros(0, 4)}], transpose=True)
     with pytest.raises(ValueError, match="2 images and 1 targets"):
         random_flips(images[:2], targets[:1])
+
+
+def test_random_flips_item_transform_draws_like_the_batch_version():
+    """RandomFlips on one item = random_flips on a batch of one, from the same RNG state; in a
+    dataset, the boxes still follow the pixels (the mask-channel reference above)."""
+    size = 24
+    boxes = torch.tensor([[2.0, 3.0, 9.0, 20.0], [11.0, 1.0, 24.0, 7.0]])
+    image = torch.cat([torch.rand(3, size, size), _boxes_as_masks(boxes, size)])
+    flips = RandomFlips(vertical=True, transpose=True)
+    views = set()
+    for seed in range(32):
+        torch.manual_seed(seed)
+        out, target = flips(image, {"boxes": boxes, "labels": torch.tensor([1, 2])})
+        torch.manual_seed(seed)
+        [ref], [ref_target] = random_flips(
+            [image], [{"boxes": boxes}], vertical=True, transpose=True
+        )
+        assert torch.equal(out, ref) and torch.equal(target["boxes"], ref_target["boxes"])
+        for k, mask in enumerate(out[3:]):
+            assert torch.equal(target["boxes"][k], _mask_box(mask))
+        views.add(tuple(target["boxes"].flatten().tolist()))
+    assert len(views) == 8
+    data = ShapesDetection(4, image_size=32, seed=1, transforms=RandomFlips(vertical=True))
+    assert all(item[1]["boxes"].shape[-1] == 4 for item in data)

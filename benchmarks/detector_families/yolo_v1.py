@@ -4,7 +4,8 @@ The detector is the notebook's own, with its Shapes recipe: ResNet-18's layout t
 (stride 16, random init) at the notebook's CPU width with the YOLO head, ``S = image_size //
 16``, ``B = 2``, trained with the notebook's `YoloLoss` (λ_coord = 5, λ_noobj = 0.5), AdamW
 with the notebook's one-cycle learning rate run on the clock (its length is the budget, see
-`budget_schedule.BudgetSchedule`) and random horizontal flips; predictions go through
+`budget_schedule.BudgetSchedule`) and random flips and transposes (the 8 symmetries of a
+square, as the notebook's Shapes recipe); predictions go through
 the notebook's `decode` (class-specific confidence, per-class NMS).
 """
 
@@ -47,7 +48,9 @@ class CourseYoloV1:
 
     def train_step(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> float:
         self.model.train()
-        batch, targets = random_flips(images, targets, generator=self.gen)
+        batch, targets = random_flips(
+            images, targets, vertical=True, transpose=True, generator=self.gen
+        )
         encoded = []
         for target in targets:
             encoded.append(

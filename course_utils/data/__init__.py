@@ -15,7 +15,7 @@ from .remote import CIFAR10_CLASSES, DatasetUnavailable, cifar10
 from .samples import sample_image
 from .scenes import ShapesDetection, ShapesSegmentation
 from .shapes import SHAPE_CLASSES, ShapesClassification
-from .transforms import detection_collate, random_flips
+from .transforms import RandomFlips, detection_collate, random_flips
 from .voc import VOC_CLASSES, VOCDetection, export_voc, voc2007
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "cifar10",
     "detection_collate",
     "export_voc",
+    "RandomFlips",
     "random_flips",
     "sample_image",
     "voc2007",

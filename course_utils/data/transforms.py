@@ -137,6 +137,29 @@ def random_flips(
     return out_images, out_targets
 
 
+class RandomFlips:
+    """The item version of `random_flips`, for a dataset's ``transforms``: ``(image [3, H, W],
+    target) -> (image, target)``, mirrored left-right with probability 1/2, then (``vertical``)
+    top-bottom and (``transpose``) transposed, each with probability 1/2, the boxes moving with
+    the pixels. Draws come from torch's global RNG (each DataLoader worker seeds its own).
+
+    Shapes scenes have no "up": all 8 symmetries of a square are fair views of them. Photos
+    (VOC) do have one: use `HorizontalFlip` there.
+    """
+
+    def __init__(self, *, vertical: bool = False, transpose: bool = False) -> None:
+        self.vertical, self.transpose = vertical, transpose
+
+    def __call__(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
+        [image], [target] = random_flips(
+            [image], [target], vertical=self.vertical, transpose=self.transpose
+        )
+        return image, target
+
+    def __repr__(self) -> str:
+        return f"RandomFlips(vertical={self.vertical}, transpose={self.transpose})"
+
+
 def detection_collate(batch: Sequence[tuple[Any, Target]]):
     """Batch detection items for a ``DataLoader(collate_fn=detection_collate)``.
 
