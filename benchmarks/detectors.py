@@ -11,7 +11,14 @@ is visible. Families live in `benchmarks/detector_families/<family>.py`, each ex
 ``CONTENDERS``; this script discovers them.
 
     .venv/bin/python benchmarks/detectors.py [--budget-s 180] [--only yolo,ssd] [--device cpu]
+        [--models "Faster R-CNN,FasterRCNN"] [--seeds 0,1,2]
         [--save [benchmarks/results/detectors.json]]
+
+``--models`` keeps the contenders whose model name contains one of the given strings (the
+baseline always runs). ``--seeds`` trains every contender once per seed (its initialisation and
+the order of its batches; the images stay the same): the table then gives the mean over the
+seeds, followed by each seed's mAP@0.5 with the standard deviation, so that a difference
+between two rows can be set against the run-to-run spread.
 
 ``--save`` also writes the rows to a JSON file (git-ignored; rows of an earlier run of other
 families are kept, rows of the same family and model replaced), which notebooks read for
@@ -106,8 +113,11 @@ class RandomBoxes:
 BASELINE = Contender("baseline", "random boxes", RandomBoxes)
 
 
-def discover(only: Sequence[str] | None = None) -> list[Contender]:
-    """The baseline, then every family module's contenders (``only``: module names)."""
+def discover(
+    only: Sequence[str] | None = None, models: Sequence[str] | None = None
+) -> list[Contender]:
+    """The baseline, then every family module's contenders (``only``: module names; ``models``:
+    keep contenders whose model name contains one of these strings)."""
     import detector_families
 
     contenders = [BASELINE]
@@ -115,7 +125,9 @@ def discover(only: Sequence[str] | None = None) -> list[Contender]:
         if only and info.name not in only:
             continue
         module = importlib.import_module(f"detector_families.{info.name}")
-        contenders.extend(module.CONTENDERS)
+        contenders.extend(
+            c for c in module.CONTENDERS if not models or any(m in c.model for m in models)
+        )
     return contenders
 
 
@@ -132,14 +144,23 @@ def _batches(dataset, batch_size: int, device: torch.device, seed: int):
             )
 
 
-def run(contender: Contender, setup: Setup, train, val, budget_s: float, batch_size: int) -> Result:
-    """Train ``contender`` for ``budget_s`` seconds, then time its predictions and evaluate."""
-    seed_everything(0)
+def run(
+    contender: Contender,
+    setup: Setup,
+    train,
+    val,
+    budget_s: float,
+    batch_size: int,
+    seed: int = 0,
+) -> Result:
+    """Train ``contender`` for ``budget_s`` seconds (``seed``: its initialisation and batch
+    order), then time its predictions and evaluate."""
+    seed_everything(seed)
     model = contender.build(setup)
     steps = 0
     started = time.perf_counter()
     if contender is not BASELINE:
-        for images, targets in _batches(train, batch_size, setup.device, seed=0):
+        for images, targets in _batches(train, batch_size, setup.device, seed=seed):
             model.train_step(images, targets)
             steps += 1
             if time.perf_counter() - started >= budget_s:
@@ -162,6 +183,37 @@ def run(contender: Contender, setup: Setup, train, val, budget_s: float, batch_s
         metrics.map_50,
         metrics.map,
     )
+
+
+def mean_result(runs: Sequence[Result]) -> Result:
+    """One row from several seeds' runs of a contender: every number averaged."""
+    n = len(runs)
+    return Result(
+        runs[0].family,
+        runs[0].model,
+        round(sum(r.steps for r in runs) / n),
+        sum(r.images_per_s for r in runs) / n,
+        sum(r.map_50 for r in runs) / n,
+        sum(r.coco_ap for r in runs) / n,
+    )
+
+
+def format_seeds(per_seed: Sequence[Sequence[Result]], seeds: Sequence[int]) -> str:
+    """Each seed's mAP@0.5 per contender, with the mean and the sample standard deviation."""
+    lines = [
+        f"{'model':<44} "
+        + " ".join(f"{f'seed {s}':>7}" for s in seeds)
+        + f" {'mean':>7} {'std':>6}"
+    ]
+    for runs in per_seed:
+        values = torch.tensor([r.map_50 for r in runs], dtype=torch.float64)
+        std = float(values.std()) if len(values) > 1 else 0.0
+        lines.append(
+            f"{runs[0].model:<44} "
+            + " ".join(f"{v:>7.3f}" for v in values.tolist())
+            + f" {float(values.mean()):>7.3f} {std:>6.3f}"
+        )
+    return "\n".join(lines)
 
 
 def format_table(results: Sequence[Result]) -> str:
@@ -190,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-s", type=float, default=180.0, help="training seconds each")
     parser.add_argument("--only", help="comma-separated family modules (default: all)")
+    parser.add_argument("--models", help="comma-separated parts of model names (default: all)")
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds")
     parser.add_argument("--device", help="default: course_utils.get_device()")
     parser.add_argument("--train-images", type=int, default=512)
     parser.add_argument("--val-images", type=int, default=128)
@@ -204,16 +258,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     train = ShapesDetection(args.train_images, image_size=args.image_size, seed=0, split="train")
     val = ShapesDetection(args.val_images, image_size=args.image_size, seed=0, split="val")
     only = args.only.split(",") if args.only else None
-    results = []
-    for contender in discover(only):
-        result = run(contender, setup, train, val, args.budget_s, args.batch_size)
-        results.append(result)
-        print(f"done: {result.family} / {result.model}", file=sys.stderr, flush=True)
+    models = args.models.split(",") if args.models else None
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results, per_seed = [], []
+    for contender in discover(only, models):
+        runs = []
+        for seed in seeds:
+            runs.append(run(contender, setup, train, val, args.budget_s, args.batch_size, seed))
+            print(
+                f"done: {contender.family} / {contender.model} / seed {seed}",
+                file=sys.stderr,
+                flush=True,
+            )
+        results.append(mean_result(runs))
+        per_seed.append(runs)
     print(f"device {device}, budget {args.budget_s:g} s per model, {len(train)} training images")
+    if len(seeds) > 1:
+        print(f"mean over seeds {args.seeds}")
     print(format_table(results))
+    if len(seeds) > 1:
+        print("\nmAP@0.5 per training seed")
+        print(format_seeds(per_seed, seeds))
     if args.save:
         command = " ".join(["benchmarks/detectors.py", *(sys.argv[1:] if argv is None else argv)])
-        meta = {"budget_s": args.budget_s, "device": str(device), "train_images": len(train)}
+        meta = {"budget_s": args.budget_s, "device": str(device), "train_images": len(train),
+                "seeds": seeds}  # fmt: skip
         save_results(results, Path(args.save), command, **meta)
 
 

@@ -56,3 +56,29 @@ def test_benchmark_script_prints_its_ratio(name):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(expected, done.stdout), done.stdout
+
+
+def test_detector_benchmark_seeds_and_model_filter():
+    """--models keeps the named contenders (and the baseline); --seeds rows average the runs
+    and the per-seed table gives the sample standard deviation (numpy's, ddof=1)."""
+    import numpy as np
+
+    sys.path.insert(0, str(BENCHMARKS))
+    import detectors
+
+    kept = detectors.discover(["two_stage"], ["Faster R-CNN", "FasterRCNN"])
+    assert kept[0] is detectors.BASELINE
+    assert [c.model for c in kept[1:]] == [
+        "course Faster R-CNN",
+        "torchvision FasterRCNN (same backbone)",
+    ]
+    runs = [
+        detectors.Result("two-stage", "m", steps, ips, m50, ap)
+        for steps, ips, m50, ap in [(480, 240.0, 0.875, 0.67), (490, 250.0, 0.895, 0.69)]
+    ]
+    mean = detectors.mean_result(runs)
+    assert (mean.steps, mean.images_per_s) == (485, 245.0)
+    assert mean.map_50 == pytest.approx(0.885) and mean.coco_ap == pytest.approx(0.68)
+    table = detectors.format_seeds([runs], [0, 1])
+    expected = f"{np.mean([0.875, 0.895]):.3f} {np.std([0.875, 0.895], ddof=1):.3f}"
+    assert table.splitlines()[1].split()[1:] == ["0.875", "0.895", *expected.split()]
