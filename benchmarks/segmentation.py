@@ -7,7 +7,8 @@ The full-size comparison of the notebook's performance target (128-pixel ShapesS
 
 Each model (the reference solution, loaded from the source notebook with the notebook's own
 CPU training recipe, ``training_recipe(fast=False, cuda=False)``: distinct training images,
-batch size, AdamW's peak learning rate and weight decay, the U-Net's base and depth) trains on
+batch size, AdamW's peak learning rate and weight decay, the U-Net's base and depth; batches
+through the notebook's `flipped_batch`, the 8 symmetries of a square) trains on
 ``ShapesSegmentation`` for the same budget of seconds with `course_utils.train.fit`
 (per-pixel cross-entropy, a one-cycle learning-rate schedule stretched over the budget,
 whatever the speed), then is scored on the validation images through
@@ -59,7 +60,7 @@ def build(name: str, defs: dict, base: int, depth: int) -> nn.Module:
 
 
 def train_for(
-    model, train_set, budget_s, clock, lr, weight_decay, batch_size, device
+    model, train_set, budget_s, clock, lr, weight_decay, batch_size, device, collate_fn
 ) -> tuple[int, int, float]:
     """Train until the budget is spent (checked every few batches); returns the optimizer
     steps, the images seen and the seconds (of ``clock``) spent."""
@@ -74,7 +75,7 @@ def train_for(
     while now() - start < budget_s:
         first = seen % len(train_set)
         part = [train_set[(first + i) % len(train_set)] for i in range(chunk)]
-        loader = make_loader(part, batch_size, seed=seen, device=device)
+        loader = make_loader(part, batch_size, seed=seen, device=device, collate_fn=collate_fn)
         fit(
             model, nn.CrossEntropyLoss(), optimizer, loader, epochs=1, scheduler=scheduler,
             scheduler_step="batch", device=device, progress=False,
@@ -104,7 +105,7 @@ def main() -> None:
     defs = load_definitions(
         NOTEBOOK,
         ["conv_bn_relu", "pad_to_multiple", "double_conv", "bilinear_kernel", "dilated_block",
-         "FCN", "UNet", "DilatedNet", "training_recipe"],
+         "FCN", "UNet", "DilatedNet", "training_recipe", "flipped_batch"],
     )  # fmt: skip
     recipe = defs["training_recipe"](fast=False, cuda=device.type == "cuda")
     args.train_images = args.train_images or recipe["num_train"]
@@ -134,7 +135,7 @@ def main() -> None:
         label = name if name != "unet" else f"unet (base {args.unet_base}, depth {args.unet_depth})"
         steps, seen, spent = train_for(
             model, train_set, args.budget_s, args.clock, args.lr, recipe["weight_decay"],
-            args.batch_size, device,
+            args.batch_size, device, defs["flipped_batch"],
         )  # fmt: skip
         result = evaluate_segmentation(model, val_loader, NUM_CLASSES, device=device)
         params = sum(p.numel() for p in model.parameters())

@@ -150,3 +150,39 @@ def test_random_flips_item_transform_draws_like_the_batch_version():
     assert len(views) == 8
     data = ShapesDetection(4, image_size=32, seed=1, transforms=RandomFlips(vertical=True))
     assert all(item[1]["boxes"].shape[-1] == 4 for item in data)
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_random_flips_move_masks_with_their_images(stacked):
+    """A mask read off the image itself (channel 0 quantised) must still be that after the
+    flips; the draws are those of the detection path (same generator, same views)."""
+    n, size = 64, 16
+    images = torch.rand(n, 3, size, size)
+    masks = (images[:, 0] * 6).long()
+    gen = torch.Generator().manual_seed(1)
+    out, out_masks = random_flips(
+        images if stacked else list(images),
+        masks if stacked else list(masks),
+        vertical=True,
+        transpose=True,
+        generator=gen,
+    )
+    assert isinstance(out_masks, torch.Tensor) == stacked and len(out_masks) == n
+    views = set()
+    for image, mask, original in zip(out, out_masks, images):
+        assert mask.dtype == torch.int64 and torch.equal(mask, (image[0] * 6).long())
+        views.add(next(k for k in range(8) if torch.equal(image, _dihedral(original, k))))
+    assert views == set(range(8))
+    boxes = [{"boxes": torch.tensor([[0.0, 0.0, 3.0, 5.0]])} for _ in range(n)]
+    same, _ = random_flips(
+        images, boxes, vertical=True, transpose=True, generator=torch.Generator().manual_seed(1)
+    )
+    assert torch.equal(same, torch.stack(list(out)))
+    image, mask = RandomFlips(vertical=True, transpose=True)(images[0], masks[0])
+    assert torch.equal(mask, (image[0] * 6).long())
+
+
+def _dihedral(image, k):
+    """The k-th of the 8 symmetries of a square, from torch.rot90 (an independent route)."""
+    turned = torch.rot90(image, k % 4, dims=(-2, -1))
+    return turned.flip(-1) if k >= 4 else turned

@@ -91,22 +91,24 @@ def ToTensor() -> BoxAware:  # noqa: N802
 
 def random_flips(
     images: torch.Tensor | Sequence[torch.Tensor],
-    targets: Sequence[Target],
+    targets: torch.Tensor | Sequence[Target] | Sequence[torch.Tensor],
     *,
     vertical: bool = False,
     transpose: bool = False,
     generator: torch.Generator | None = None,
 ):
-    """Box-aware flips of a batch, each image drawn on its own: mirrored left-right with
-    probability 1/2, then (``vertical``) top-bottom with probability 1/2, then (``transpose``)
-    transposed with probability 1/2. With all three, every image is one of the 8 symmetries of a
-    square, uniformly: the right augmentation for Shapes, drawn at random angles.
+    """Flips of a batch with its annotations, each image drawn on its own: mirrored left-right
+    with probability 1/2, then (``vertical``) top-bottom with probability 1/2, then
+    (``transpose``) transposed with probability 1/2. With all three, every image is one of the 8
+    symmetries of a square, uniformly: the right augmentation for Shapes, drawn at random angles.
 
-    Inputs: images ``[N, 3, H, W]`` (or a list of ``[3, H_i, W_i]``), ``targets`` N dicts with
-    ``"boxes"`` ``[K_i, 4]`` xyxy pixels; ``generator`` makes the draws reproducible (the global
-    RNG when None). Returns ``(images, targets)`` in the input's form (a stacked tensor for a
-    tensor input); other target entries pass through. Flips use torchvision's box-aware
-    functional ops; a transpose swaps x and y (square images only, or the batch could not stack).
+    Inputs: images ``[N, 3, H, W]`` (or a list of ``[3, H_i, W_i]``); ``targets``: N detection
+    dicts with ``"boxes"`` ``[K_i, 4]`` xyxy pixels (moved by torchvision's box-aware functional
+    ops; other entries pass through), or N segmentation masks ``[H, W]`` (a ``[N, H, W]``
+    tensor or a list), flipped pixel for pixel with their image. ``generator`` makes the draws
+    reproducible (the global RNG when None). Returns ``(images, targets)``, each in its input's
+    form (a stacked tensor for a tensor input). A transpose swaps x and y: square images only,
+    or the batch could not stack.
     """
     if len(images) != len(targets):
         raise ValueError(f"random_flips got {len(images)} images and {len(targets)} targets")
@@ -116,32 +118,57 @@ def random_flips(
     out_images, out_targets = [], []
     for image, target in zip(images, targets):
         draws = torch.rand(3, generator=generator) < 0.5  # always 3 draws: the stream is stable
-        size = tuple(image.shape[-2:])
-        boxes = tv_tensors.BoundingBoxes(
-            torch.as_tensor(target["boxes"], dtype=torch.float32), format="XYXY", canvas_size=size
+        mirror, upside_down, swap = (
+            bool(draws[0]),
+            vertical and bool(draws[1]),
+            transpose and bool(draws[2]),
         )
-        if draws[0]:
-            image, boxes = (
-                v2.functional.horizontal_flip(image),
-                v2.functional.horizontal_flip(boxes),
-            )
-        if vertical and draws[1]:
-            image, boxes = v2.functional.vertical_flip(image), v2.functional.vertical_flip(boxes)
-        boxes = boxes.as_subclass(torch.Tensor)
-        if transpose and draws[2]:
-            image, boxes = image.transpose(-1, -2), boxes[:, [1, 0, 3, 2]]
-        out_images.append(image.contiguous())
-        out_targets.append({**target, "boxes": boxes})
-    if isinstance(images, torch.Tensor):
-        return torch.stack(out_images), out_targets
-    return out_images, out_targets
+        if isinstance(target, torch.Tensor):  # a mask: the image's own pixel moves
+            target = _flip_pixels(target, mirror, upside_down, swap)
+        else:
+            target = {
+                **target,
+                "boxes": _flip_boxes(target["boxes"], image.shape[-2:], mirror, upside_down, swap),
+            }
+        out_images.append(_flip_pixels(image, mirror, upside_down, swap))
+        out_targets.append(target)
+    images_out = torch.stack(out_images) if isinstance(images, torch.Tensor) else out_images
+    targets_out = torch.stack(out_targets) if isinstance(targets, torch.Tensor) else out_targets
+    return images_out, targets_out
+
+
+def _flip_pixels(pixels: torch.Tensor, mirror: bool, upside_down: bool, swap: bool) -> torch.Tensor:
+    """``[..., H, W]`` mirrored (last axis), turned upside down, then transposed."""
+    if mirror:
+        pixels = v2.functional.horizontal_flip(pixels)
+    if upside_down:
+        pixels = v2.functional.vertical_flip(pixels)
+    if swap:
+        pixels = pixels.transpose(-1, -2)
+    return pixels.contiguous()
+
+
+def _flip_boxes(
+    boxes: torch.Tensor, size: Sequence[int], mirror: bool, upside_down: bool, swap: bool
+) -> torch.Tensor:
+    """xyxy boxes ``[K, 4]`` on an ``(H, W)`` canvas, moved as `_flip_pixels` moves pixels."""
+    boxes = tv_tensors.BoundingBoxes(
+        torch.as_tensor(boxes, dtype=torch.float32), format="XYXY", canvas_size=tuple(size)
+    )
+    if mirror:
+        boxes = v2.functional.horizontal_flip(boxes)
+    if upside_down:
+        boxes = v2.functional.vertical_flip(boxes)
+    boxes = boxes.as_subclass(torch.Tensor)
+    return boxes[:, [1, 0, 3, 2]] if swap else boxes
 
 
 class RandomFlips:
     """The item version of `random_flips`, for a dataset's ``transforms``: ``(image [3, H, W],
-    target) -> (image, target)``, mirrored left-right with probability 1/2, then (``vertical``)
-    top-bottom and (``transpose``) transposed, each with probability 1/2, the boxes moving with
-    the pixels. Draws come from torch's global RNG (each DataLoader worker seeds its own).
+    target) -> (image, target)``, the target a detection dict or a mask ``[H, W]``. Mirrored
+    left-right with probability 1/2, then (``vertical``) top-bottom and (``transpose``)
+    transposed, each with probability 1/2; boxes and masks move with the pixels. Draws come
+    from torch's global RNG (each DataLoader worker seeds its own).
 
     Shapes scenes have no "up": all 8 symmetries of a square are fair views of them. Photos
     (VOC) do have one: use `HorizontalFlip` there.
@@ -150,7 +177,7 @@ class RandomFlips:
     def __init__(self, *, vertical: bool = False, transpose: bool = False) -> None:
         self.vertical, self.transpose = vertical, transpose
 
-    def __call__(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
+    def __call__(self, image: torch.Tensor, target: Target | torch.Tensor):
         [image], [target] = random_flips(
             [image], [target], vertical=self.vertical, transpose=self.transpose
         )
