@@ -45,6 +45,23 @@ def test_roi_features_match_torchvision(kind):
         RoIFeatures(3, 0.25, "max")
 
 
+def test_unaligned_roi_features_match_multiscale_roi_align():
+    """aligned=False is what torchvision's FasterRCNN pools with (MultiScaleRoIAlign, one level)."""
+    torch.manual_seed(0)
+    feats = torch.randn(2, 4, 10, 12)
+    proposals = [torch.tensor([[0.0, 0.0, 20.0, 30.0], [5.0, 7.0, 40.0, 33.0]]),
+                 torch.tensor([[1.0, 2.0, 9.0, 9.0]])]  # fmt: skip
+    out = RoIFeatures(3, 0.25, "align", sampling_ratio=1, aligned=False)(
+        {"0": feats}, proposals, [(40, 48)] * 2
+    )
+    ref = tvops.MultiScaleRoIAlign(["0"], 3, sampling_ratio=1)(
+        {"0": feats}, proposals, [(40, 48)] * 2
+    )
+    assert torch.equal(out, ref)
+    shifted = RoIFeatures(3, 0.25, "align", sampling_ratio=1)({"0": feats}, proposals)
+    assert not torch.allclose(shifted, ref)
+
+
 def test_tiny_backbone_stride_and_channels():
     net = tiny_backbone((8, 16, 24))
     out = net(torch.zeros(2, 3, 64, 48))

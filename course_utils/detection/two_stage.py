@@ -29,8 +29,13 @@ class RoIFeatures(nn.Module):
         output_size: ``(h, w)`` (or one int) of each region's feature.
         spatial_scale: feature-map pixels per image pixel (1 / the backbone's stride).
         kind: ``"pool"`` (``torchvision.ops.roi_pool``, Fast R-CNN's quantised max pooling) or
-            ``"align"`` (``torchvision.ops.roi_align`` with ``aligned=True``, bilinear samples).
+            ``"align"`` (``torchvision.ops.roi_align``, bilinear samples).
         sampling_ratio: samples per bin side for ``"align"``.
+        aligned: for ``"align"``, shift the box by half a feature cell, so that feature index
+            ``i`` stands for image coordinate ``(i + 0.5) * stride`` (the centre of its cell);
+            False: it stands for ``i * stride`` (torchvision's ``MultiScaleRoIAlign``). A
+            backbone of stride-2 3x3 convolutions with padding 1 centres feature ``i`` on image
+            coordinate ``i * stride + 0.5``, nearer the second.
 
     Called as torchvision's ``RoIHeads`` calls its ``box_roi_pool``:
     ``forward(features {"0": Tensor[N, C, H, W]}, proposals [Tensor[K_i, 4]] * N, image_sizes)``
@@ -43,6 +48,7 @@ class RoIFeatures(nn.Module):
         spatial_scale: float,
         kind: str = "pool",
         sampling_ratio: int = 2,
+        aligned: bool = True,
     ) -> None:
         super().__init__()
         if kind not in ("pool", "align"):
@@ -53,6 +59,7 @@ class RoIFeatures(nn.Module):
         self.spatial_scale = float(spatial_scale)
         self.kind = kind
         self.sampling_ratio = sampling_ratio
+        self.aligned = aligned
 
     def forward(
         self,
@@ -71,7 +78,7 @@ class RoIFeatures(nn.Module):
             self.output_size,
             self.spatial_scale,
             sampling_ratio=self.sampling_ratio,
-            aligned=True,
+            aligned=self.aligned,
         )
 
     def extra_repr(self) -> str:
