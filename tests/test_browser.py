@@ -98,13 +98,14 @@ class Lab:
 
     def contents(self, path: str) -> dict:
         """The server's model of ``path``. Jupyter Server saves a notebook by rewriting the file
-        in place, so a read that lands mid-save sees half a notebook (HTTP 400 or 500): retry."""
+        in place, so a read that lands mid-save sees half a notebook (HTTP 400 or 500), or for
+        an instant no file at all (404): retry."""
         deadline = time.monotonic() + 20
         while True:
             try:
                 return self.api(f"contents/{path}")
             except urllib.error.HTTPError as error:
-                if error.code not in (400, 500) or time.monotonic() > deadline:
+                if error.code not in (400, 404, 500) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
 
