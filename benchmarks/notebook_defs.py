@@ -9,10 +9,14 @@ names (and the cells those definitions follow, in order).
 from __future__ import annotations
 
 import ast
+import random
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,6 +46,20 @@ def _python_only(source: str) -> str:
     )
 
 
+@contextmanager
+def _random_streams_kept():
+    """Python's, NumPy's and torch's random states as they were on entry, on exit: the cells
+    executed seed and draw, and a benchmark's seeded run must not depend on whether a
+    notebook's definitions were loaded before or during it."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng():
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
 def load_definitions(notebook: str | Path, names: list[str] | None = None) -> dict[str, Any]:
     """Execute the setup cell and the defining cells of ``notebook``; return the namespace.
 
@@ -52,7 +70,8 @@ def load_definitions(notebook: str | Path, names: list[str] | None = None) -> di
             (figures, explorers, training runs) are skipped. ``None`` takes every cell that
             defines a function or class.
     Returns:
-        the namespace after execution: ``ns["yolo_decode"]`` etc.
+        the namespace after execution: ``ns["yolo_decode"]`` etc. The caller's random streams
+        (Python, NumPy, torch) are left as they were.
     Raises:
         KeyError: a requested name is defined by no cell.
     """
@@ -63,6 +82,23 @@ def load_definitions(notebook: str | Path, names: list[str] | None = None) -> di
     namespace: dict[str, Any] = {"__name__": f"notebook:{path.stem}"}
     wanted = set(names) if names is not None else None
     found: set[str] = set()
+    with _random_streams_kept():
+        _execute(nb, path, namespace, wanted, found)
+    missing = (wanted or set()) - found
+    if missing:
+        raise KeyError(f"{path} defines no {sorted(missing)}")
+    return namespace
+
+
+def _execute(
+    nb: nbformat.NotebookNode,
+    path: Path,
+    namespace: dict[str, Any],
+    wanted: set[str] | None,
+    found: set[str],
+) -> None:
+    """Run the setup cell and the cells that define what is ``wanted`` (all: None) in
+    ``namespace``, adding the names they define to ``found``."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -88,7 +124,3 @@ def load_definitions(notebook: str | Path, names: list[str] | None = None) -> di
             namespace,
         )
         found |= defined
-    missing = (wanted or set()) - found
-    if missing:
-        raise KeyError(f"{path} defines no {sorted(missing)}")
-    return namespace

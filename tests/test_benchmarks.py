@@ -70,6 +70,7 @@ def test_detector_benchmark_seeds_and_model_filter():
     assert kept[0] is detectors.BASELINE
     assert [c.model for c in kept[1:]] == [
         "course Faster R-CNN",
+        "course Faster R-CNN, torchvision's initial weights",
         "torchvision FasterRCNN (same backbone)",
     ]
     runs = [
@@ -82,3 +83,80 @@ def test_detector_benchmark_seeds_and_model_filter():
     table = detectors.format_seeds([runs], [0, 1])
     expected = f"{np.mean([0.875, 0.895]):.3f} {np.std([0.875, 0.895], ddof=1):.3f}"
     assert table.splitlines()[1].split()[1:] == ["0.875", "0.895", *expected.split()]
+
+
+def test_course_faster_rcnn_from_torchvisions_initial_weights():
+    """The paired contender starts from the weights torchvision's contender draws for the same
+    seed and leaves the random stream where torchvision's construction leaves it; from the
+    same weights the two detectors predict the same boxes, and their box losses (all
+    positives kept: no sampling) are equal."""
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS))
+    from detector_families import two_stage
+    from detectors import Setup
+
+    from course_utils.data import ShapesDetection
+
+    setup = Setup(torch.device("cpu"), image_size=64, num_classes=5)
+    built = {}
+    for name, factory in [
+        ("torchvision", two_stage._torchvision_faster_rcnn),
+        ("course", two_stage._faster_rcnn_torchvision_init),
+    ]:
+        torch.manual_seed(0)
+        detector = factory(setup)
+        built[name] = (detector, torch.get_rng_state())
+    (tv, tv_rng), (course, course_rng) = built["torchvision"], built["course"]
+    assert torch.equal(tv_rng, course_rng)
+    tv_params = dict(tv.model.model.named_parameters())
+    for name, param in course.model.named_parameters():
+        assert torch.equal(param, tv_params[name]), name
+
+    items = [ShapesDetection(2, image_size=64, seed=3)[i] for i in range(2)]
+    images, targets = [i for i, _ in items], [t for _, t in items]
+    with torch.no_grad():
+        for tv_pred, course_pred in zip(tv.predict(images), course.predict(images), strict=True):
+            assert len(course_pred["boxes"]) > 0
+            for key in ("boxes", "scores", "labels"):
+                torch.testing.assert_close(course_pred[key], tv_pred[key], atol=1e-4, rtol=1e-4)
+        tv.model.train(), course.model.train()
+        tv_losses = tv.model(images, targets)
+        course_losses = course.model(images, targets)
+    assert float(course_losses["rpn_box"]) == pytest.approx(float(tv_losses["loss_rpn_box_reg"]))
+    assert float(course_losses["box"]) == pytest.approx(float(tv_losses["loss_box_reg"]))
+
+
+def test_loading_definitions_leaves_the_random_streams(tmp_path):
+    """A notebook whose cells seed and draw leaves Python's, NumPy's and torch's streams where
+    they were: the next draws equal those of a process that never loaded it."""
+    import random
+
+    import nbformat
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS))
+    from notebook_defs import load_definitions
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import random, numpy, torch\n"
+            "random.seed(5); numpy.random.seed(5); torch.manual_seed(5)\n"
+            "def draw():\n    return random.random(), numpy.random.rand(), torch.rand(1)\n"
+            "LAYER = torch.nn.Linear(3, 3)\n"
+        )
+    ]
+    path = tmp_path / "defs.ipynb"
+    nbformat.write(nb, path)
+
+    def draws():
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    random.seed(0), np.random.seed(0), torch.manual_seed(0)
+    expected = draws()
+    random.seed(0), np.random.seed(0), torch.manual_seed(0)
+    defs = load_definitions(path, ["draw", "LAYER"])
+    assert draws() == expected
+    assert isinstance(defs["LAYER"], torch.nn.Linear)

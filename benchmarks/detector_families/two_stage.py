@@ -150,17 +150,37 @@ def _faster_rcnn(setup: Setup) -> Detector:
     return Detector(model, setup)
 
 
-def _torchvision_faster_rcnn(setup: Setup) -> Detector:
-    defs = _faster_defs()
-    model = defs["torchvision_faster_rcnn"](
+def _torchvision_model(setup: Setup) -> torch.nn.Module:
+    return _faster_defs()["torchvision_faster_rcnn"](
         setup.num_classes, _anchor_sizes(setup.image_size), image_size=setup.image_size
     )
-    return Detector(defs["ShiftLabels"](model), setup)
+
+
+def _torchvision_faster_rcnn(setup: Setup) -> Detector:
+    return Detector(_faster_defs()["ShiftLabels"](_torchvision_model(setup)), setup)
+
+
+def _faster_rcnn_torchvision_init(setup: Setup) -> Detector:
+    """The course Faster R-CNN started from the very weights torchvision's contender draws for
+    the same seed (same parameter names), the global random stream left where torchvision's
+    construction leaves it: the two start from the same point, so what differs is the
+    implementation, not the luck of the initial draw. (Their anchor and RoI samples still
+    differ: torchvision's transform draws one number per training image, its choice of size.)"""
+    initial = _torchvision_model(setup).state_dict()
+    with torch.random.fork_rng():  # the course model's own draws are thrown away
+        model = _faster_defs()["FasterRCNN"](setup.num_classes, _anchor_sizes(setup.image_size))
+    model.load_state_dict(initial)
+    return Detector(model, setup)
 
 
 CONTENDERS = [
     Contender("two-stage", "course R-CNN (sliding windows)", RCNN),
     Contender("two-stage", "course Fast R-CNN (sliding windows)", _fast_rcnn),
     Contender("two-stage", "course Faster R-CNN", _faster_rcnn),
+    Contender(
+        "two-stage",
+        "course Faster R-CNN, torchvision's initial weights",
+        _faster_rcnn_torchvision_init,
+    ),
     Contender("two-stage", "torchvision FasterRCNN (same backbone)", _torchvision_faster_rcnn),
 ]
