@@ -2,10 +2,12 @@
 
 1. Sandbox overhead: one complete submission graded with and without the bubblewrap sandbox,
    alternately ``--repeats`` times; the ratio of medians (goal <= 1.15).
-2. Parallel jobs: a class of ``--class-size`` generated submissions (complete, blank, one
+2. An endless loop: one submission with the first exercise blank, graded alone with and
+   without an endless loop in that exercise's cell; the time the loop added, next to the
+   cell's calibrated limit (goal: no more than it).
+3. Parallel jobs: a class of ``--class-size`` generated submissions (complete, blank, one
    exercise wrong, one looping exercise, broken JSON, in turn) graded with ``--jobs 2`` and
-   ``--jobs 1``; the speed-up (goal >= 1.6 on 2 cores) and the time the looping ones added
-   next to their calibrated limits.
+   ``--jobs 1``; the speed-up (goal >= 1.6 on 2 cores).
 
 Each run grades in a throwaway copy of the course, so the real gradebook is never touched.
 
@@ -42,8 +44,15 @@ def sample_course(work: Path) -> tuple[Course, str]:
     return Course(notebooks_dir=work / "notebooks", root=root), "sample_assignment"
 
 
-def make_class(course: Course, assignment: str, out: Path, size: int) -> int:
-    """``size`` students cycling through five kinds of submission; returns how many loop."""
+KINDS = ("complete", "blank", "wrong", "looping", "broken")
+
+
+def make_class(
+    course: Course, assignment: str, out: Path, size: int, kinds: tuple[str, ...] = KINDS
+) -> tuple[int, str]:
+    """``size`` students cycling through ``kinds`` of submission ("wrong": the first exercise
+    left blank; "looping": the same plus an endless loop in that exercise's cell); returns how
+    many loop, and the grade id of that exercise."""
     names = course.notebook_names(assignment)
     sources = {n: read_notebook(course.notebooks_dir / assignment / f"{n}.ipynb") for n in names}
     released = {n: read_notebook(course.release_dir / assignment / f"{n}.ipynb") for n in names}
@@ -51,7 +60,7 @@ def make_class(course: Course, assignment: str, out: Path, size: int) -> int:
     exercise = next(grade_id(c) for c in sources[first].cells if is_solution_cell(c))
     looping = 0
     for i in range(size):
-        kind = ("complete", "blank", "wrong", "looping", "broken")[i % 5]
+        kind = kinds[i % len(kinds)]
         folder = out / f"student{i:03d}"
         folder.mkdir(parents=True)
         for name in names:
@@ -67,7 +76,7 @@ def make_class(course: Course, assignment: str, out: Path, size: int) -> int:
             else:
                 write_notebook(nb, folder / f"{name}.ipynb")
         looping += kind == "looping"
-    return looping
+    return looping, exercise
 
 
 def timed(fn) -> float:
@@ -108,8 +117,21 @@ def main() -> None:
             f"sandbox / no sandbox: {ratio:.3f}  (goal <= 1.15: {'met' if ratio <= 1.15 else 'NOT met'})"
         )
 
+        # What one endless loop costs: the same submission graded alone with and without it.
+        cost = {}
+        for kind in ("wrong", "looping"):
+            _, exercise = make_class(course, assignment, work / kind, 1, kinds=(kind,))
+            cost[kind] = timed(lambda k=kind: autograde(course, assignment, work / k))
+        limit = limits["cells"][f"id:{exercise}"]
+        added = cost["looping"] - cost["wrong"]
+        print(
+            f"an endless loop in {exercise}: {cost['looping']:.1f} s against {cost['wrong']:.1f} s "
+            f"without it, +{added:.1f} s for a cell limit of {limit:.0f} s "
+            f"({'within' if added <= limit else 'ABOVE'} the limit)"
+        )
+
         klass = work / "class"
-        looping = make_class(course, assignment, klass, args.class_size)
+        looping, _ = make_class(course, assignment, klass, args.class_size)
         serial = timed(lambda: autograde(course, assignment, klass, jobs=1))
         parallel = timed(lambda: autograde(course, assignment, klass, jobs=2))
         speedup = serial / parallel
