@@ -85,6 +85,22 @@ def timed(fn) -> float:
     return time.perf_counter() - started
 
 
+def endless_loop_cost(course: Course, assignment: str, work: Path, limits: dict) -> str:
+    """One submission (first exercise blank) graded alone with and without an endless loop in
+    that exercise's cell: the line saying what the loop added against the cell's limit."""
+    cost = {}
+    for kind in ("wrong", "looping"):
+        _, exercise = make_class(course, assignment, work / kind, 1, kinds=(kind,))
+        cost[kind] = timed(lambda k=kind: autograde(course, assignment, work / k))
+    limit = limits["cells"][f"id:{exercise}"]
+    added = cost["looping"] - cost["wrong"]
+    return (
+        f"an endless loop in {exercise}: {cost['looping']:.1f} s against {cost['wrong']:.1f} s "
+        f"without it, +{added:.1f} s for a cell limit of {limit:.0f} s "
+        f"({'within' if added <= limit else 'ABOVE'} the limit)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="05_detection_basics")
@@ -117,18 +133,7 @@ def main() -> None:
             f"sandbox / no sandbox: {ratio:.3f}  (goal <= 1.15: {'met' if ratio <= 1.15 else 'NOT met'})"
         )
 
-        # What one endless loop costs: the same submission graded alone with and without it.
-        cost = {}
-        for kind in ("wrong", "looping"):
-            _, exercise = make_class(course, assignment, work / kind, 1, kinds=(kind,))
-            cost[kind] = timed(lambda k=kind: autograde(course, assignment, work / k))
-        limit = limits["cells"][f"id:{exercise}"]
-        added = cost["looping"] - cost["wrong"]
-        print(
-            f"an endless loop in {exercise}: {cost['looping']:.1f} s against {cost['wrong']:.1f} s "
-            f"without it, +{added:.1f} s for a cell limit of {limit:.0f} s "
-            f"({'within' if added <= limit else 'ABOVE'} the limit)"
-        )
+        print(endless_loop_cost(course, assignment, work, limits))
 
         klass = work / "class"
         looping, _ = make_class(course, assignment, klass, args.class_size)

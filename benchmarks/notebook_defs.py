@@ -81,9 +81,8 @@ def load_definitions(notebook: str | Path, names: list[str] | None = None) -> di
     nb = nbformat.read(path, as_version=4)
     namespace: dict[str, Any] = {"__name__": f"notebook:{path.stem}"}
     wanted = set(names) if names is not None else None
-    found: set[str] = set()
     with _random_streams_kept():
-        _execute(nb, path, namespace, wanted, found)
+        found = _execute(nb, path, namespace, wanted)
     missing = (wanted or set()) - found
     if missing:
         raise KeyError(f"{path} defines no {sorted(missing)}")
@@ -95,10 +94,10 @@ def _execute(
     path: Path,
     namespace: dict[str, Any],
     wanted: set[str] | None,
-    found: set[str],
-) -> None:
+) -> set[str]:
     """Run the setup cell and the cells that define what is ``wanted`` (all: None) in
-    ``namespace``, adding the names they define to ``found``."""
+    ``namespace``; returns the names those cells define."""
+    found: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -124,3 +123,4 @@ def _execute(
             namespace,
         )
         found |= defined
+    return found
