@@ -35,8 +35,12 @@ CASES = {
         r"goal: NumPy step within 2x of PyTorch on 128 px: \d+\.\d\dx \((met|NOT met)\)",
     ),
     "segmentation": (
-        "--budget-s 0.2 --image-size 64 --train-images 16 --val-images 8 --models fcn,dilated".split(),
-        r"fcn +405,410 +\d+ +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}",
+        "--budget-s 0.2 --image-size 64 --train-images 16 --val-images 8".split(),
+        # every default model, the U-Net with and without its bottom scores (6 * 128 + 6 more)
+        r"fcn +405,410 +\d+ +\d+\.\d +\d+\.\d +\d\.\d{3} +\d\.\d{3}\n"
+        r"unet \(base 8, depth 4\) +487,372 .*\n"
+        r"unet-paper \(base 8, depth 4\) +486,598 .*\n"
+        r"dilated +181,270 ",
     ),
     "notebook_times": (
         ["--repeat", "1", "--only", "00_getting_started"],
