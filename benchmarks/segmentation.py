@@ -26,6 +26,9 @@ numbers meaningful on a machine shared with other jobs. Options override the rec
     PYTHONPATH=. .venv/bin/python benchmarks/segmentation.py [--budget-s 180]
         [--image-size 128] [--models fcn,unet,unet-paper,dilated] [--unet-base B --unet-depth D]
         [--lr LR] [--batch-size N] [--train-images N] [--clock wall|cpu] [--threads N]
+        [--seed S]
+
+``--seed`` (default 0) seeds each model's initial weights and its batches' flips.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None, help="default: the recipe's")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     if args.threads:
@@ -125,7 +129,7 @@ def main() -> None:
         f"ShapesSegmentation {args.image_size} px: {args.train_images} training images (cycled), "
         f"{args.val_images} validation images; budget {args.budget_s:.0f} {args.clock} s per "
         f"model on {device} ({torch.get_num_threads()} threads); batch {args.batch_size}, "
-        f"peak lr {args.lr:g}"
+        f"peak lr {args.lr:g}; seed {args.seed}"
     )
     header = f"{'model':<32}{'params':>11}{'steps':>7}{'train img/s':>13}{'infer img/s':>13}{'mIoU':>8}{'pixel acc':>11}"
     print(header)
@@ -133,7 +137,7 @@ def main() -> None:
         f"{'all background':<32}{0:>11,d}{'':>7}{'':>13}{'':>13}{baseline.miou:8.3f}{baseline.pixel_accuracy:11.3f}"
     )
     for name in args.models.split(","):
-        seed_everything(0)
+        seed_everything(args.seed)
         model = build(name, defs, args.unet_base, args.unet_depth)
         label = name
         if name.startswith("unet"):
