@@ -23,12 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.benchmark import Timer
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from course_grading.notebooks import grade_id, read_notebook  # noqa: E402
+from notebook_defs import load_definitions  # noqa: E402
 
-NOTEBOOK = REPO / "notebooks" / "02_convolutions" / "conv_layers.ipynb"
+NOTEBOOK = "02_convolutions/conv_layers.ipynb"
 GOAL_CASE = (8, 32, 64, 64, 64)
 GOAL_RATIO = 5.0
 # (N, C, H, W, filters); the naive loops only run where they finish in seconds.
@@ -36,17 +35,14 @@ CASES = [(1, 3, 16, 16, 8), (2, 16, 32, 32, 16), GOAL_CASE, (8, 64, 32, 32, 128)
 NAIVE_MAX_STEPS = 40_000  # N * filters * H' * W' Python iterations
 
 
-def load_solutions(path: Path = NOTEBOOK) -> dict[str, Callable]:
-    """Execute the solution cells ``conv2d_naive`` and ``conv2d_im2col`` of the notebook."""
-    namespace: dict = {"torch": torch, "F": F}
-    wanted = {"conv2d_naive", "conv2d_im2col"}
-    for cell in read_notebook(path).cells:
-        if grade_id(cell) in wanted:
-            exec(compile(cell.source, f"{path.name}:{grade_id(cell)}", "exec"), namespace)
-    missing = wanted - namespace.keys()
-    if missing:
-        raise SystemExit(f"{path}: no solution cell for {sorted(missing)}")
-    return {name: namespace[name] for name in sorted(wanted)}
+def load_solutions(notebook: str | Path = NOTEBOOK) -> dict[str, Callable]:
+    """``conv2d_naive`` and ``conv2d_im2col`` as the notebook's solution cells define them."""
+    wanted = ["conv2d_naive", "conv2d_im2col"]
+    try:
+        namespace = load_definitions(notebook, wanted)
+    except KeyError as missing:
+        raise SystemExit(f"no solution cell: {missing}") from None
+    return {name: namespace[name] for name in wanted}
 
 
 def median_ms(fn: Callable, args: tuple, threads: int, min_time: float) -> float:

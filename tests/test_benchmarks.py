@@ -131,38 +131,3 @@ def test_course_faster_rcnn_from_torchvisions_initial_weights():
         course_losses = course.model(images, targets)
     assert float(course_losses["rpn_box"]) == pytest.approx(float(tv_losses["loss_rpn_box_reg"]))
     assert float(course_losses["box"]) == pytest.approx(float(tv_losses["loss_box_reg"]))
-
-
-def test_loading_definitions_leaves_the_random_streams(tmp_path):
-    """A notebook whose cells seed and draw leaves Python's, NumPy's and torch's streams where
-    they were: the next draws equal those of a process that never loaded it."""
-    import random
-
-    import nbformat
-    import numpy as np
-    import torch
-
-    sys.path.insert(0, str(BENCHMARKS))
-    from notebook_defs import load_definitions
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "import random, numpy, torch\n"
-            "random.seed(5); numpy.random.seed(5); torch.manual_seed(5)\n"
-            "def draw():\n    return random.random(), numpy.random.rand(), torch.rand(1)\n"
-            "LAYER = torch.nn.Linear(3, 3)\n"
-        )
-    ]
-    path = tmp_path / "defs.ipynb"
-    nbformat.write(nb, path)
-
-    def draws():
-        return random.random(), float(np.random.rand()), float(torch.rand(1))
-
-    random.seed(0), np.random.seed(0), torch.manual_seed(0)
-    expected = draws()
-    random.seed(0), np.random.seed(0), torch.manual_seed(0)
-    defs = load_definitions(path, ["draw", "LAYER"])
-    assert draws() == expected
-    assert isinstance(defs["LAYER"], torch.nn.Linear)
