@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,18 +95,43 @@ class Lab:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response) if method == "GET" else None
 
-    def contents(self, path: str) -> dict:
-        """The server's model of ``path``. Jupyter Server saves a notebook by rewriting the file
-        in place, so a read that lands mid-save sees half a notebook (HTTP 400 or 500), or for
-        an instant no file at all (404): retry."""
+    def saved(self, path: str) -> tuple[int, dict]:
+        """(modification time in ns, notebook) of the file at ``path``, read from disk.
+
+        Never through the contents API: Jupyter Server saves a notebook by rewriting the file in
+        place, and a GET that lands mid-save reads half a notebook, upon which the server
+        "recovers" by moving the file to ``.invalid`` and its intermediate copy back, racing the
+        save (seen: the notebook gone, every later save a 404). A half-written file read here is
+        simply read again."""
+        file = self.root / path
         deadline = time.monotonic() + 20
         while True:
             try:
-                return self.api(f"contents/{path}")
-            except urllib.error.HTTPError as error:
-                if error.code not in (400, 404, 500) or time.monotonic() > deadline:
+                mtime = file.stat().st_mtime_ns
+                return mtime, json.loads(file.read_text(encoding="utf-8"))
+            except (FileNotFoundError, json.JSONDecodeError):
+                if time.monotonic() > deadline:
                     raise
-                time.sleep(0.5)
+                time.sleep(0.2)
+
+    def wait_for_kernel(self, path: str, limit_s: float = 120) -> None:
+        """Until the kernel of ``path``'s session is idle and has stayed the same kernel for two
+        looks a second apart: JupyterLab may start one kernel and replace it while the page
+        loads, and a Run All sent across that switch runs only its first cells."""
+        deadline = time.monotonic() + limit_s
+        last = None
+        while time.monotonic() < deadline:
+            kernels = [
+                (s["kernel"]["id"], s["kernel"]["execution_state"])
+                for s in self.api("sessions")
+                if s.get("path") == path and s.get("kernel")
+            ]
+            now = kernels[0] if len(kernels) == 1 and kernels[0][1] == "idle" else None
+            if now is not None and now == last:
+                return
+            last = now
+            time.sleep(1)
+        raise AssertionError(f"the kernel of {path} was not idle within {limit_s:.0f} s")
 
     def student_version(self, notebook: Path) -> str:
         """Release ``notebook``'s assignment (nbgrader, no exercise written) and serve its
@@ -253,7 +277,7 @@ def _shown_counts(page) -> list[int | None]:
 def _saved_notebook(page, lab: Lab, path: str) -> dict:
     """Save the notebook from the browser (File > Save) and read it back from the server, once
     the saved file records what the page shows: every code cell's execution count."""
-    before = lab.contents(path)["last_modified"]
+    before, _ = lab.saved(path)
     shown = _shown_counts(page)
     deadline = time.monotonic() + 60
     saved: dict | None = None
@@ -265,9 +289,9 @@ def _saved_notebook(page, lab: Lab, path: str) -> dict:
         page.keyboard.press("Control+s")
         pressed = time.monotonic()
         while time.monotonic() < min(pressed + 6, deadline):
-            model = lab.contents(path)
-            if model["last_modified"] != before:
-                saved = model["content"]
+            modified, notebook = lab.saved(path)
+            if modified != before:
+                saved = notebook
                 counts = [c["execution_count"] for c in saved["cells"] if c["cell_type"] == "code"]
                 if counts == shown:
                     return saved
@@ -389,6 +413,7 @@ def test_student_version_runs_all_and_shows_every_explorer(browser, lab, noteboo
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     try:
         page.goto(lab.url(notebook.stem.replace("_", "-"), path))
+        lab.wait_for_kernel(path)
         _run_all_cells(page)
         drawn, animations = _check_saved(_saved_notebook(page, lab, path), notebook.name)
 
